@@ -43,6 +43,13 @@ GO_TEST_FLAGS ?=
 test: manifests generate fmt vet envtest lint ## Run lint, unit and envtest integration tests.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out $(GO_TEST_FLAGS)
 
+# DEMO_ARGS adds flags to the demo, e.g. DEMO_ARGS=--once.
+DEMO_ARGS ?=
+
+.PHONY: demo
+demo: envtest ## Run the whole product locally: control plane, fake providers, manager, one connection per provider.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo $(DEMO_ARGS)
+
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter.
 	"$(GOLANGCI_LINT)" run
@@ -116,7 +123,7 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize
 GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
 
 ## Tool Versions
-KUSTOMIZE_VERSION ?= v5.8.3
+KUSTOMIZE_VERSION ?= v5.8.2
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
 ## envtest: kube-apiserver and etcd built from Go modules (hack/envtest), because

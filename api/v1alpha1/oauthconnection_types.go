@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Provider names the token endpoint dialect of a connection.
@@ -70,7 +71,7 @@ const (
 // URL is an absolute https URL; http is accepted only for loopback hosts.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=2048
-// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getHostname() != ''",message="must be an absolute URL such as https://auth.example.com/oauth/token"
+// +kubebuilder:validation:XValidation:rule="isURL(self) && size(url(self).getHostname()) > 0",message="must be an absolute URL such as https://auth.example.com/oauth/token"
 // +kubebuilder:validation:XValidation:rule="!isURL(self) || url(self).getScheme() == 'https' || (url(self).getScheme() == 'http' && url(self).getHostname() in ['127.0.0.1', '::1', 'localhost'])",message="must use https; http is allowed only for loopback hosts (127.0.0.1, [::1], localhost)"
 type URL string
 
@@ -323,5 +324,8 @@ type OAuthConnectionList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&OAuthConnection{}, &OAuthConnectionList{})
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(GroupVersion, &OAuthConnection{}, &OAuthConnectionList{})
+		return nil
+	})
 }

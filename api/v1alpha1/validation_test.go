@@ -59,9 +59,10 @@ func withIssuerURL(u string) func(*oauthv1alpha1.OAuthConnectionSpec) {
 	return func(s *oauthv1alpha1.OAuthConnectionSpec) { s.IssuerURL = oauthv1alpha1.URL(u) }
 }
 
-func withGrant(name string) func(*oauthv1alpha1.OAuthConnectionSpec) {
+// withGrant references a grant Secret.
+func withGrant() func(*oauthv1alpha1.OAuthConnectionSpec) {
 	return func(s *oauthv1alpha1.OAuthConnectionSpec) {
-		s.GrantSecretRef = &oauthv1alpha1.GrantSecretReference{Name: oauthv1alpha1.SecretName(name)}
+		s.GrantSecretRef = &oauthv1alpha1.GrantSecretReference{Name: "grant"}
 	}
 }
 
@@ -110,7 +111,7 @@ var _ = Describe("OAuthConnection validation", func() {
 		Entry("an unknown provider",
 			connection(withProvider("Auroraa")), "spec.provider", "Unsupported value"),
 		Entry("Aura without tokenURL",
-			connection(withProvider("Aura"), withTokenURL(""), withGrant("g")),
+			connection(withProvider("Aura"), withTokenURL(""), withGrant()),
 			"spec.tokenURL", "required for provider Aura"),
 		Entry("Aura without grantSecretRef",
 			connection(withProvider("Aura")), "spec.grantSecretRef", "required for providers Aura"),
@@ -121,13 +122,13 @@ var _ = Describe("OAuthConnection validation", func() {
 			connection(withProvider("Aurinko"), withTokenURL("")),
 			"spec.grantSecretRef", "required for providers Aura, AstonClub and Aurinko"),
 		Entry("Aurora with a grantSecretRef",
-			connection(withProvider("Aurora"), withTokenURL(""), withGrant("g")),
+			connection(withProvider("Aurora"), withTokenURL(""), withGrant()),
 			"spec.grantSecretRef", "must be empty for provider Aurora"),
 		Entry("environment Production on Aurora",
 			connection(withProvider("Aurora"), withTokenURL(""), withEnvironment("Production")),
 			"spec.environment", "must be Live or Dev"),
 		Entry("environment Live on AstonClub",
-			connection(withProvider("AstonClub"), withTokenURL(""), withGrant("g"), withEnvironment("Live")),
+			connection(withProvider("AstonClub"), withTokenURL(""), withGrant(), withEnvironment("Live")),
 			"spec.environment", "must be Production or Sandbox"),
 		Entry("an environment on Generic",
 			connection(withEnvironment("Live")), "spec.environment", "must be empty"),
@@ -137,18 +138,18 @@ var _ = Describe("OAuthConnection validation", func() {
 		Entry("Generic with neither tokenURL nor issuerURL",
 			connection(withTokenURL("")), "spec.tokenURL", "spec.tokenURL or spec.issuerURL is required"),
 		Entry("issuerURL on Aura",
-			connection(withProvider("Aura"), withTokenURL(""), withIssuerURL("https://aura.example.com/"), withGrant("g")),
+			connection(withProvider("Aura"), withTokenURL(""), withIssuerURL("https://aura.example.com/"), withGrant()),
 			"spec.issuerURL", "only for providers Aurora and Generic"),
 		Entry("clientAuthentication on Aurora",
 			connection(withProvider("Aurora"), withTokenURL(""), with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
 				s.ClientAuthentication = oauthv1alpha1.ClientAuthenticationBody
 			})), "spec.clientAuthentication", "only for provider Generic"),
 		Entry("requestEncoding on AstonClub",
-			connection(withProvider("AstonClub"), withTokenURL(""), withGrant("g"), with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
+			connection(withProvider("AstonClub"), withTokenURL(""), withGrant(), with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
 				s.RequestEncoding = oauthv1alpha1.RequestEncodingJSON
 			})), "spec.requestEncoding", "only for provider Generic"),
 		Entry("extraParameters on Aura",
-			connection(withProvider("Aura"), withGrant("g"), with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
+			connection(withProvider("Aura"), withGrant(), with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
 				s.ExtraParameters = map[string]oauthv1alpha1.ParameterValue{"resource": "x"}
 			})), "spec.extraParameters", "only for provider Generic"),
 		Entry("an http tokenURL to a remote host",
@@ -223,7 +224,7 @@ var _ = Describe("OAuthConnection validation", func() {
 		a := connection(withProvider("Aurora"), withTokenURL(""))
 		Expect(k8sClient.Create(ctx, a)).To(Succeed())
 		Expect(a.Spec.Environment).To(Equal(oauthv1alpha1.EnvironmentLive))
-		s := connection(withProvider("AstonClub"), withTokenURL(""), withGrant("g"))
+		s := connection(withProvider("AstonClub"), withTokenURL(""), withGrant())
 		Expect(k8sClient.Create(ctx, s)).To(Succeed())
 		Expect(s.Spec.Environment).To(Equal(oauthv1alpha1.EnvironmentProduction))
 
