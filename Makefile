@@ -50,6 +50,14 @@ DEMO_ARGS ?=
 demo: envtest ## Run the whole product locally: control plane, fake providers, manager, one connection per provider.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo $(DEMO_ARGS)
 
+# BENCH_N selects the numbers of connections, e.g. BENCH_N=1000.
+BENCH_N ?= 1000,10000
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: envtest build ## Measure the manager at scale beside the bare-client floor (docs/benchmarks.md).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/bench -n $(BENCH_N) $(BENCH_ARGS)
+
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint linter.
 	"$(GOLANGCI_LINT)" run

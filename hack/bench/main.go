@@ -1,0 +1,89 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command bench measures the manager at scale against a local control plane and one fake
+// token server, side by side with the floor: a bare client doing the minimum API work for
+// the same connections at the same client QPS. `make bench` runs it; see
+// docs/benchmarks.md for the results and how to read them.
+//
+// The manager runs as its own process (bin/manager, built from cmd/), so that its peak RSS
+// and CPU time are its own; the harness watches the connections from outside.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+type benchOptions struct {
+	sizes       []int
+	qps         float64
+	burst       int
+	concurrency int
+	unrelated   int
+	manager     string
+	root        string
+	out         string
+}
+
+func main() {
+	var o benchOptions
+	var sizes string
+	flag.StringVar(&sizes, "n", "1000,10000", "Comma-separated numbers of connections to measure.")
+	flag.Float64Var(&o.qps, "qps", 200, "Client QPS of the manager and of the floor.")
+	flag.IntVar(&o.burst, "burst", 400, "Client burst of the manager and of the floor.")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "Concurrent reconciles of the manager, and workers of the floor.")
+	flag.IntVar(&o.unrelated, "unrelated", 20000, "Unrelated 10 KiB Secrets for the memory comparison (0: skip).")
+	flag.StringVar(&o.manager, "manager", filepath.Join("bin", "manager"), "The manager binary.")
+	flag.StringVar(&o.root, "root", ".", "The repository root.")
+	flag.StringVar(&o.out, "out", "", "Also write the results (Markdown) to this file.")
+	flag.Parse()
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			fmt.Fprintln(os.Stderr, "bench: bad -n:", s)
+			os.Exit(2)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(false)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	report, err := run(ctx, o)
+	fmt.Println(report)
+	if o.out != "" {
+		if werr := os.WriteFile(o.out, []byte(report), 0o644); werr != nil {
+			fmt.Fprintln(os.Stderr, "bench:", werr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "bench: done in %s\n", time.Since(start).Round(time.Second))
+}

@@ -1,0 +1,403 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+	"github.com/tokenwarden/tokenwarden/internal/controller"
+	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
+)
+
+type demoOptions struct {
+	once     bool
+	timeout  time.Duration
+	lifetime time.Duration
+	dir      string
+	root     string
+}
+
+const namespace = "demo"
+
+// run starts everything, applies the connections and reports until ctx ends (or, with
+// once, until every connection has refreshed). Everything it started is stopped on return.
+func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
+	say := func(format string, args ...any) {
+		_, _ = fmt.Fprintf(out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+	if err := os.MkdirAll(o.dir, 0o700); err != nil {
+		return err
+	}
+	logPath := filepath.Join(o.dir, "manager.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	logTo(logFile)
+
+	say("Starting a local control plane (kube-apiserver and etcd on loopback)...")
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(o.root, "bin", "k8s")
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(o.root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: assets,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane (run `make envtest` first): %w", err)
+	}
+	defer func() {
+		say("Stopping the control plane...")
+		err = errors.Join(err, env.Stop())
+	}()
+	c, err := client.New(cfg, client.Options{Scheme: controller.Scheme})
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := writeKubeconfig(env, o.dir)
+	if err != nil {
+		return err
+	}
+
+	say("Starting the fake providers (tokens live %s)...", o.lifetime)
+	fakes := startFakes(o.lifetime)
+	defer fakes.close()
+
+	say("Starting the manager; its log goes to %s", logPath)
+	mgr, err := controller.NewManager(cfg, controller.ManagerOptions{
+		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}},
+		Controller:          controller.Options{MaxConcurrentReconciles: 4},
+		TokenRequestTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		return err
+	}
+	mctx, mcancel := context.WithCancel(ctx)
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mctx) }()
+	defer func() {
+		mcancel()
+		err = errors.Join(err, <-mgrDone)
+	}()
+
+	if err := applyConnections(ctx, c, o.root, fakes); err != nil {
+		return err
+	}
+	say("Applied one OAuthConnection per provider in namespace %q", namespace)
+	say("To look around while it runs:")
+	_, _ = fmt.Fprintf(out, "\n    export KUBECONFIG=%s\n    kubectl -n %s get oauthconn\n"+
+		"    kubectl -n %s annotate oauthconn aurora-api oauth.tokenwarden.io/refresh-requested-at=\"$(date -u +%%FT%%TZ)\" --overwrite\n"+
+		"    kubectl -n %s delete secret aurora-api   # and watch it come back\n\n", kubeconfig, namespace, namespace, namespace)
+
+	return report(ctx, c, o, out, say)
+}
+
+// writeKubeconfig writes an admin kubeconfig for the local control plane.
+func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
+	user, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, raw, 0o600)
+}
+
+// demoFakes are the five fake providers.
+type demoFakes struct {
+	aurora, aura, astonClub, aurinko, generic *providertest.Server
+}
+
+func startFakes(lifetime time.Duration) *demoFakes {
+	o := providertest.Options{Lifetime: lifetime}
+	return &demoFakes{
+		aurora:    providertest.NewAurora(o),
+		aura:      providertest.NewAura(o),
+		astonClub: providertest.NewAstonClub(o),
+		aurinko:   providertest.NewAurinko(o),
+		generic:   providertest.NewGeneric(o, oauthv1alpha1.ClientAuthenticationBasic, oauthv1alpha1.RequestEncodingForm),
+	}
+}
+
+func (f *demoFakes) close() {
+	for _, s := range []*providertest.Server{f.aurora, f.aura, f.astonClub, f.aurinko, f.generic} {
+		s.Close()
+	}
+}
+
+// applyConnections creates the namespace, each provider's client and grant Secrets, and
+// the samples of config/samples pointed at the fakes.
+func applyConnections(ctx context.Context, c client.Client, root string, f *demoFakes) error {
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
+		return err
+	}
+	type wiring struct {
+		fake   *providertest.Server
+		grant  map[string]string
+		idKey  string
+		secKey string
+		point  func(spec map[string]any)
+	}
+	tokenURL := func(s *providertest.Server) func(map[string]any) {
+		return func(spec map[string]any) { delete(spec, "issuerURL"); spec["tokenURL"] = s.TokenURL() }
+	}
+	issuer := func(s *providertest.Server) func(map[string]any) {
+		return func(spec map[string]any) { delete(spec, "tokenURL"); spec["issuerURL"] = s.IssuerURL() }
+	}
+	wirings := map[string]wiring{
+		"aurora":    {fake: f.aurora, point: issuer(f.aurora)},
+		"aura":      {fake: f.aura, grant: map[string]string{"code": f.aura.IssueCode(), "redirect_uri": f.aura.RedirectURI()}, point: tokenURL(f.aura)},
+		"astonclub": {fake: f.astonClub, grant: map[string]string{"refresh_token": f.astonClub.IssueRefreshToken()}, point: tokenURL(f.astonClub)},
+		"aurinko":   {fake: f.aurinko, grant: map[string]string{"code": f.aurinko.IssueCode()}, idKey: "clientId", secKey: "secret", point: tokenURL(f.aurinko)},
+		"generic":   {fake: f.generic, point: issuer(f.generic)},
+	}
+	for _, name := range slices.Sorted(mapsKeys(wirings)) {
+		w := wirings[name]
+		obj, err := readSample(filepath.Join(root, "config", "samples", "oauth_v1alpha1_oauthconnection_"+name+".yaml"))
+		if err != nil {
+			return err
+		}
+		spec := obj.Object["spec"].(map[string]any)
+		w.point(spec)
+		idKey, secKey := w.idKey, w.secKey
+		if idKey == "" {
+			idKey, secKey = "client_id", "client_secret"
+		}
+		clientRef := spec["clientSecretRef"].(map[string]any)
+		if err := c.Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: clientRef["name"].(string)},
+			StringData: map[string]string{idKey: w.fake.ClientID(), secKey: w.fake.ClientSecret()},
+		}); err != nil {
+			return err
+		}
+		if w.grant != nil {
+			grantRef := spec["grantSecretRef"].(map[string]any)
+			if err := c.Create(ctx, &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: grantRef["name"].(string)},
+				StringData: w.grant,
+			}); err != nil {
+				return err
+			}
+		}
+		obj.SetNamespace(namespace)
+		if err := c.Create(ctx, obj); err != nil {
+			return fmt.Errorf("applying the %s sample: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func readSample(path string) (*unstructured.Unstructured, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	obj := &unstructured.Unstructured{}
+	if err := utilyaml.NewYAMLOrJSONDecoder(f, 4096).Decode(&obj.Object); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return obj, nil
+}
+
+// progress is what the demo has seen of one connection.
+type progress struct {
+	ready     bool
+	refreshed bool
+	expires   bool
+}
+
+// report prints a line per event and per change of Ready until ctx ends, or with once
+// until every connection is Ready and has refreshed (Aurinko's tokens do not expire and
+// cannot be refreshed: Ready is enough for it).
+func report(ctx context.Context, c client.Client, o demoOptions, out io.Writer, say func(string, ...any)) error {
+	var deadline <-chan time.Time
+	if o.once {
+		t := time.NewTimer(o.timeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	seen := map[types.UID]bool{}
+	state := map[string]*progress{}
+	tablePrinted := false
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("not every connection was Ready and refreshed within %s: %s", o.timeout, summary(state))
+		case <-tick.C:
+		}
+		events := &eventsv1.EventList{}
+		if err := c.List(ctx, events, client.InNamespace(namespace)); err != nil {
+			return err
+		}
+		slices.SortFunc(events.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
+		for _, e := range events.Items {
+			if seen[e.UID] || e.Regarding.Kind != "OAuthConnection" {
+				continue
+			}
+			seen[e.UID] = true
+			say("%-8s %-24s %-19s %s", e.Type, e.Regarding.Name, e.Reason, e.Note)
+			p := state[e.Regarding.Name]
+			if p != nil && e.Reason == oauthv1alpha1.ReasonTokenRefreshed {
+				p.refreshed = true
+			}
+		}
+		conns := &oauthv1alpha1.OAuthConnectionList{}
+		if err := c.List(ctx, conns, client.InNamespace(namespace)); err != nil {
+			return err
+		}
+		for _, conn := range conns.Items {
+			p := state[conn.Name]
+			if p == nil {
+				p = &progress{}
+				state[conn.Name] = p
+			}
+			ready := meta.IsStatusConditionTrue(conn.Status.Conditions, oauthv1alpha1.ConditionReady)
+			if ready != p.ready {
+				cond := meta.FindStatusCondition(conn.Status.Conditions, oauthv1alpha1.ConditionReady)
+				say("%-8s %-24s Ready=%-13v %s", "Status", conn.Name, ready, cond.Message)
+			}
+			p.ready = ready
+			p.expires = conn.Status.ExpiresAt != nil
+		}
+		if !tablePrinted && len(state) == 5 && allReady(state) {
+			tablePrinted = true
+			if err := printSecrets(ctx, c, out); err != nil {
+				return err
+			}
+		}
+		if o.once && len(state) == 5 && done(state) {
+			say("Every connection is Ready and every expiring token has been refreshed: %s", summary(state))
+			return nil
+		}
+	}
+}
+
+func allReady(state map[string]*progress) bool {
+	for _, p := range state {
+		if !p.ready {
+			return false
+		}
+	}
+	return true
+}
+
+func done(state map[string]*progress) bool {
+	for _, p := range state {
+		if !p.ready || p.expires && !p.refreshed {
+			return false
+		}
+	}
+	return true
+}
+
+func summary(state map[string]*progress) string {
+	var parts []string
+	for _, name := range slices.Sorted(mapsKeys(state)) {
+		p := state[name]
+		s := name + ": "
+		switch {
+		case !p.ready:
+			s += "not Ready"
+		case p.refreshed:
+			s += "Ready, refreshed"
+		case !p.expires:
+			s += "Ready, token does not expire"
+		default:
+			s += "Ready, not yet refreshed"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// printSecrets prints the keys of every workload Secret with their values masked.
+func printSecrets(ctx context.Context, c client.Client, out io.Writer) error {
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets, client.InNamespace(namespace), client.MatchingLabels{
+		oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue,
+	}); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "\nSECRET\tKEY\tVALUE")
+	for _, s := range secrets.Items {
+		if s.Labels["oauth.tokenwarden.io/role"] == "state" {
+			continue // the operator's own state: not for workloads, not shown
+		}
+		for _, k := range slices.Sorted(mapsKeys(s.Data)) {
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, k, mask(k, string(s.Data[k])))
+		}
+	}
+	_, _ = fmt.Fprintln(tw)
+	return tw.Flush()
+}
+
+// mask shows a token's first characters and its length; plain values show whole.
+func mask(key, v string) string {
+	switch key {
+	case oauthv1alpha1.KeyTokenType, oauthv1alpha1.KeyExpiry, oauthv1alpha1.KeyScope, oauthv1alpha1.KeyAccountID, oauthv1alpha1.KeyUserID:
+		return v
+	}
+	if len(v) <= 8 {
+		return strings.Repeat("*", len(v))
+	}
+	return fmt.Sprintf("%s… (%d characters)", v[:4], len(v))
+}

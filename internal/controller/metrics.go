@@ -1,0 +1,91 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"errors"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+	"github.com/tokenwarden/tokenwarden/internal/provider"
+)
+
+// The metrics of api.md, served on the manager's metrics endpoint. Labels never carry
+// token or secret material.
+var (
+	tokenExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tokenwarden_token_expiry_timestamp_seconds",
+		Help: "When the current token of a connection expires, in Unix seconds (absent: it does not expire).",
+	}, []string{"namespace", "name", "provider"})
+	tokenRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tokenwarden_token_requests_total",
+		Help: "Token requests made, by provider, grant type and result.",
+	}, []string{"provider", "grant_type", "result"})
+	tokenRequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tokenwarden_token_request_duration_seconds",
+		Help:    "Duration of token requests, by provider.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+	}, []string{"provider"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration)
+}
+
+// observeRequest counts a token request and its outcome.
+func observeRequest(p oauthv1alpha1.Provider, grant provider.GrantType, d time.Duration, err error) {
+	tokenRequestDuration.WithLabelValues(string(p)).Observe(d.Seconds())
+	tokenRequests.WithLabelValues(string(p), string(grant), requestResult(err)).Inc()
+}
+
+func requestResult(err error) string {
+	if err == nil {
+		return "success"
+	}
+	if _, ok := errors.AsType[*provider.Error](err); !ok {
+		return "error"
+	}
+	switch provider.KindOf(err) {
+	case provider.InvalidGrant:
+		return "invalid_grant"
+	case provider.InvalidClient:
+		return "invalid_client"
+	case provider.BadRequest:
+		return "bad_request"
+	}
+	return "transient"
+}
+
+// recordMetrics sets the connection's expiry gauge.
+func (x *run) recordMetrics() {
+	labels := prometheus.Labels{"namespace": x.conn.Namespace, "name": x.conn.Name}
+	if x.st == nil || x.st.Token == nil || x.st.Token.Expiry.IsZero() {
+		tokenExpiry.DeletePartialMatch(labels)
+		return
+	}
+	tokenExpiry.WithLabelValues(x.conn.Namespace, x.conn.Name, string(x.conn.Spec.Provider)).
+		Set(float64(x.st.Token.Expiry.Unix()))
+}
+
+// forgetConnection drops the metrics of a deleted connection.
+func forgetConnection(key types.NamespacedName) {
+	tokenExpiry.DeletePartialMatch(prometheus.Labels{"namespace": key.Namespace, "name": key.Name})
+}

@@ -1,0 +1,231 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"text/template"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+)
+
+// maxRenderedBytes bounds what one secretTemplate.data template may render.
+const maxRenderedBytes = 64 << 10
+
+// parseTemplates parses secretTemplate.data. Templates get no functions beyond
+// text/template's builtins, so they cannot read files, the environment or the network.
+func parseTemplates(data map[string]oauthv1alpha1.TemplateText) (map[string]*template.Template, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*template.Template, len(data))
+	for key, text := range data {
+		t, err := template.New(key).Option("missingkey=zero").Parse(string(text))
+		if err != nil {
+			return nil, fmt.Errorf("spec.secretTemplate.data[%s]: %w", key, err)
+		}
+		out[key] = t
+	}
+	return out, nil
+}
+
+// errRenderTooLarge is returned when a template renders more than maxRenderedBytes.
+var errRenderTooLarge = fmt.Errorf("rendered value exceeds %d bytes", maxRenderedBytes)
+
+// limitedBuffer is a strings.Builder that refuses to grow past maxRenderedBytes, which
+// also stops a runaway template (say {{range 1000000000}}) at its first refused write.
+type limitedBuffer struct{ strings.Builder }
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > maxRenderedBytes {
+		return 0, errRenderTooLarge
+	}
+	return b.Builder.Write(p)
+}
+
+// workloadData renders the workload Secret's data: the default keys of the current token
+// and the secretTemplate keys. A key whose value the token lacks is absent.
+func workloadData(cfg *connectionConfig, tok *storedToken) (map[string][]byte, error) {
+	values := map[string]string{
+		oauthv1alpha1.KeyAccessToken: tok.AccessToken,
+		oauthv1alpha1.KeyTokenType:   tok.TokenType,
+	}
+	if !tok.Expiry.IsZero() {
+		values[oauthv1alpha1.KeyExpiry] = tok.Expiry.UTC().Format(time.RFC3339)
+	}
+	if tok.Scope != "" {
+		values[oauthv1alpha1.KeyScope] = tok.Scope
+	}
+	for k, v := range tok.Extra {
+		if v != "" {
+			values[k] = v
+		}
+	}
+	data := make(map[string][]byte, len(values)+len(cfg.templates))
+	for k, v := range values {
+		data[k] = []byte(v)
+	}
+	for key, t := range cfg.templates {
+		var buf limitedBuffer
+		if err := t.Execute(&buf, values); err != nil {
+			// The error text of text/template can quote the data; say only where it failed.
+			if errors.Is(err, errRenderTooLarge) {
+				return nil, fmt.Errorf("spec.secretTemplate.data[%s]: %w", key, errRenderTooLarge)
+			}
+			return nil, fmt.Errorf("spec.secretTemplate.data[%s] could not be rendered", key)
+		}
+		data[key] = []byte(buf.String())
+	}
+	return data, nil
+}
+
+// connectionLabelValue is the connection's name as a label value: names longer than a label
+// value may be are shortened with a hash suffix.
+func connectionLabelValue(name string) string {
+	if len(name) <= 63 {
+		return name
+	}
+	return strings.TrimRight(name[:50], "-.") + "-" + hash(name)[:12]
+}
+
+// desiredWorkloadSecret is the Secret workloads mount, as api.md says.
+func desiredWorkloadSecret(conn *oauthv1alpha1.OAuthConnection, cfg *connectionConfig,
+	data map[string][]byte) *corev1.Secret {
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      cfg.secretName,
+			Namespace: conn.Namespace,
+			Labels:    map[string]string{},
+		},
+		Type: corev1.SecretType(cfg.secretType),
+		Data: data,
+	}
+	if t := conn.Spec.SecretTemplate; t != nil {
+		for k, v := range t.Labels {
+			s.Labels[k] = string(v)
+		}
+		if len(t.Annotations) > 0 {
+			s.Annotations = make(map[string]string, len(t.Annotations))
+			for k, v := range t.Annotations {
+				s.Annotations[k] = string(v)
+			}
+		}
+	}
+	s.Labels[oauthv1alpha1.ManagedByLabel] = oauthv1alpha1.ManagedByValue
+	s.Labels[oauthv1alpha1.ConnectionLabel] = connectionLabelValue(conn.Name)
+	return s
+}
+
+// errSecretConflict says a Secret of the wanted name exists and is not this connection's.
+type errSecretConflict struct{ name string }
+
+func (e *errSecretConflict) Error() string {
+	return fmt.Sprintf("Secret %s exists and is not owned by this OAuthConnection; "+
+		"delete it or choose another spec.secretName", e.name)
+}
+
+// ownedBy reports whether obj's controller is the connection.
+func ownedBy(obj metav1.Object, conn *oauthv1alpha1.OAuthConnection) bool {
+	ref := metav1.GetControllerOf(obj)
+	return ref != nil && ref.UID == conn.UID
+}
+
+// lookupOwnedSecret returns the Secret name if it is the connection's, nil if there is none,
+// and errSecretConflict if another owner has it. The cache holds only the operator's
+// Secrets; a miss is confirmed by a live read, so a user's Secret is never overwritten.
+func (r *OAuthConnectionReconciler) lookupOwnedSecret(ctx context.Context,
+	conn *oauthv1alpha1.OAuthConnection, name string) (*corev1.Secret, error) {
+	key := types.NamespacedName{Namespace: conn.Namespace, Name: name}
+	s := &corev1.Secret{}
+	err := r.Get(ctx, key, s)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, s)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case !ownedBy(s, conn):
+		return nil, &errSecretConflict{name: name}
+	}
+	return s, nil
+}
+
+// applyWorkloadSecret creates or updates the workload Secret, writing only when something
+// differs. existing is the current Secret, nil when there is none.
+func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
+	conn *oauthv1alpha1.OAuthConnection, existing, desired *corev1.Secret) (bool, error) {
+	if existing == nil {
+		if err := controllerutil.SetControllerReference(conn, desired, r.Scheme()); err != nil {
+			return false, err
+		}
+		err := r.Create(ctx, desired)
+		if apierrors.IsAlreadyExists(err) {
+			// Created meanwhile by someone else, or by us and not yet in the cache: the next
+			// reconcile tells which.
+			return false, fmt.Errorf("secret %s appeared while being created: %w", desired.Name, err)
+		}
+		return err == nil, err
+	}
+	if existing.Type != desired.Type {
+		// A Secret's type is immutable: replace the Secret.
+		if err := r.Delete(ctx, existing, client.Preconditions{UID: &existing.UID}); client.IgnoreNotFound(err) != nil {
+			return false, err
+		}
+		return r.applyWorkloadSecret(ctx, conn, nil, desired)
+	}
+	if maps.EqualFunc(existing.Data, desired.Data, bytesEqual) &&
+		subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
+		return false, nil
+	}
+	updated := existing.DeepCopy()
+	updated.Data = desired.Data
+	if updated.Labels == nil {
+		updated.Labels = map[string]string{}
+	}
+	maps.Copy(updated.Labels, desired.Labels)
+	if len(desired.Annotations) > 0 && updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	maps.Copy(updated.Annotations, desired.Annotations)
+	return true, r.Update(ctx, updated)
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// subset reports whether every entry of want is in have.
+func subset(want, have map[string]string) bool {
+	for k, v := range want {
+		if hv, ok := have[k]; !ok || hv != v {
+			return false
+		}
+	}
+	return true
+}

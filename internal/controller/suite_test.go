@@ -1,0 +1,143 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+)
+
+// The controller's integration tests: a real kube-apiserver and etcd (envtest), the
+// strict fake providers (httptest), real Secrets, and a manager started, stopped and
+// restarted as in production.
+
+var (
+	ctx       context.Context
+	cancel    context.CancelFunc
+	testEnv   *envtest.Environment
+	cfg       *rest.Config
+	k8sClient client.Client
+	scheme    = Scheme
+	// logs captures every manager's log output, for the leak scan.
+	logs = &syncBuffer{}
+)
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller Suite")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, logs)), zap.UseDevMode(true)))
+	ctx, cancel = context.WithCancel(context.Background())
+
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: filepath.Join("..", "..", "bin", "k8s"),
+	}
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+})
+
+var _ = AfterSuite(func() {
+	cancel()
+	Expect(testEnv.Stop()).To(Succeed())
+})
+
+// syncBuffer is a goroutine-safe bytes.Buffer.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testManager is one running manager with the controller, as cmd/main.go wires it.
+type testManager struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type managerOption func(*OAuthConnectionReconciler)
+
+// startManager starts a manager; stop it with stop(), as a restart or a crash would.
+func startManager(opts ...managerOption) *testManager {
+	GinkgoHelper()
+	mgr, err := NewManager(cfg, ManagerOptions{
+		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Logger: logf.Log},
+		Controller:          Options{MaxConcurrentReconciles: 4, SkipNameValidation: true},
+		TokenRequestTimeout: 5 * time.Second,
+		Customize: func(r *OAuthConnectionReconciler) {
+			for _, o := range opts {
+				o(r)
+			}
+		},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	mctx, mcancel := context.WithCancel(ctx)
+	m := &testManager{cancel: mcancel, done: make(chan struct{})}
+	go func() {
+		defer GinkgoRecover()
+		defer close(m.done)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+	return m
+}
+
+func (m *testManager) stop() {
+	m.cancel()
+	Eventually(m.done).WithTimeout(30 * time.Second).Should(BeClosed())
+}
+
+// newNamespace creates a namespace for one test.
+func newNamespace() string {
+	GinkgoHelper()
+	ns := &corev1.Namespace{}
+	ns.GenerateName = "tw-"
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}

@@ -1,0 +1,81 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+)
+
+// written remembers, per connection, the last state sequence number and status this
+// manager wrote. The cache lags the manager's own writes: a reconcile that sees older
+// state than it wrote waits for the cache instead of acting on it (which could flap the
+// status or make a request it does not need), and a status equal to the last one written
+// is not written again however stale the cached connection is.
+type written struct {
+	mu      sync.Mutex
+	records map[types.NamespacedName]*writtenRecord
+}
+
+type writtenRecord struct {
+	uid      types.UID
+	stateSeq int64
+	status   *oauthv1alpha1.OAuthConnectionStatus
+}
+
+// get returns what was written for this connection (by UID: a recreated connection
+// starts afresh).
+func (w *written) get(key types.NamespacedName, uid types.UID) writtenRecord {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if r := w.records[key]; r != nil && r.uid == uid {
+		return *r
+	}
+	return writtenRecord{uid: uid}
+}
+
+func (w *written) update(key types.NamespacedName, uid types.UID, f func(*writtenRecord)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.records == nil {
+		w.records = map[types.NamespacedName]*writtenRecord{}
+	}
+	r := w.records[key]
+	if r == nil || r.uid != uid {
+		r = &writtenRecord{uid: uid}
+		w.records[key] = r
+	}
+	f(r)
+}
+
+func (w *written) stateSaved(key types.NamespacedName, uid types.UID, seq int64) {
+	w.update(key, uid, func(r *writtenRecord) { r.stateSeq = max(r.stateSeq, seq) })
+}
+
+func (w *written) statusPatched(key types.NamespacedName, uid types.UID, status *oauthv1alpha1.OAuthConnectionStatus) {
+	w.update(key, uid, func(r *writtenRecord) { r.status = status.DeepCopy() })
+}
+
+// forget drops a deleted connection's record.
+func (w *written) forget(key types.NamespacedName) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.records, key)
+}

@@ -1,0 +1,57 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package provider
+
+import (
+	"context"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+)
+
+// astonClub is Aston Auth: POST {host}/v1/token with a JSON body (the document's example;
+// it also takes a form), client id and secret in the body. token_type comes lower-case,
+// a missing expires_in means the token does not expire, and a refresh may return no
+// refresh token (the caller keeps the one it presented).
+type astonClub struct{}
+
+var astonClubHosts = map[oauthv1alpha1.Environment]string{
+	oauthv1alpha1.EnvironmentProduction: "https://auth.astonclub.com.au",
+	oauthv1alpha1.EnvironmentSandbox:    "https://auth-sandbox.astonclub.com.au",
+}
+
+func (astonClub) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
+	switch req.Grant.Type {
+	case GrantRefreshToken, GrantAuthorizationCode:
+	default:
+		return nil, unsupported(req.Provider, req.Grant.Type)
+	}
+	endpoint := req.TokenURL
+	if endpoint == "" {
+		host, ok := astonClubHosts[req.Environment]
+		if !ok {
+			host = astonClubHosts[oauthv1alpha1.EnvironmentProduction]
+		}
+		endpoint = host + "/v1/token"
+	}
+	f, err := grantForm(req)
+	if err != nil {
+		return nil, err
+	}
+	f.set("client_id", req.ClientID)
+	f.set("client_secret", req.ClientSecret)
+	return c.exchange(ctx, req, endpoint, f, encodeJSON, "")
+}

@@ -1,0 +1,41 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package provider
+
+import "context"
+
+// aura is Aura's customer OAuth: a multipart/form-data POST to the client's own
+// https://{domain}/oauth/token, client id and secret in the body, exchanging a code once
+// (with redirect_uri) and then refresh tokens. Every refresh returns a new refresh token.
+// The field names are those of the document's examples and RFC 6749 (refresh_token,
+// redirect_uri), not of its field lists (code, redirect_url).
+type aura struct{}
+
+func (aura) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
+	switch req.Grant.Type {
+	case GrantRefreshToken, GrantAuthorizationCode:
+	default:
+		return nil, unsupported(req.Provider, req.Grant.Type)
+	}
+	f, err := grantForm(req)
+	if err != nil {
+		return nil, err
+	}
+	f.set("client_id", req.ClientID)
+	f.set("client_secret", req.ClientSecret)
+	return c.exchange(ctx, req, req.TokenURL, f, encodeMultipart, "")
+}

@@ -1,0 +1,85 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package provider
+
+import (
+	"context"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+)
+
+// generic is any RFC 6749 authorization server: client credentials, or a refresh token,
+// with the client authentication and body encoding the spec states (never detected), the
+// extra parameters it lists, and the token endpoint given or discovered.
+type generic struct{}
+
+func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
+	switch req.Grant.Type {
+	case "", GrantClientCredentials, GrantRefreshToken:
+	default:
+		return nil, unsupported(req.Provider, req.Grant.Type)
+	}
+	endpoint := req.TokenURL
+	if endpoint == "" {
+		var err error
+		if endpoint, err = c.discoverTokenEndpoint(ctx, req, req.IssuerURL); err != nil {
+			return nil, err
+		}
+	}
+	basic := req.ClientAuthentication != oauthv1alpha1.ClientAuthenticationBody
+	params := map[string]string{"audience": req.Audience}
+	for k, v := range req.ExtraParameters {
+		params[k] = v
+	}
+	cc := req.Grant.Type == "" || req.Grant.Type == GrantClientCredentials
+	if cc && (req.RequestEncoding == "" || req.RequestEncoding == oauthv1alpha1.RequestEncodingForm) {
+		style := oauth2.AuthStyleInParams
+		if basic {
+			style = oauth2.AuthStyleInHeader
+		}
+		return c.clientCredentials(ctx, req, endpoint, style, params)
+	}
+	// Refresh tokens, and the JSON and multipart encodings, are outside x/oauth2.
+	f, err := grantForm(req)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Scopes) > 0 {
+		f.set("scope", strings.Join(req.Scopes, " "))
+	}
+	for k, v := range params {
+		f.set(k, v)
+	}
+	authorization := ""
+	if basic {
+		authorization = basicAuth(req.ClientID, req.ClientSecret, true)
+	} else {
+		f.set("client_id", req.ClientID)
+		f.set("client_secret", req.ClientSecret)
+	}
+	enc := encodeForm
+	switch req.RequestEncoding {
+	case oauthv1alpha1.RequestEncodingJSON:
+		enc = encodeJSON
+	case oauthv1alpha1.RequestEncodingMultipart:
+		enc = encodeMultipart
+	}
+	return c.exchange(ctx, req, endpoint, f, enc, authorization)
+}

@@ -1,0 +1,197 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package provider performs one OAuth 2.0 token request in the dialect of a provider and
+// returns a normalised Token or a classified *Error. It never retries a request: a retry
+// could present a single-use authorization code or refresh token twice; retrying is the
+// controller's decision.
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+)
+
+// GrantType is the OAuth 2.0 grant a token request runs.
+type GrantType string
+
+// The grants the operator runs.
+const (
+	GrantClientCredentials GrantType = "client_credentials"
+	GrantRefreshToken      GrantType = "refresh_token"
+	GrantAuthorizationCode GrantType = "authorization_code"
+)
+
+// Grant is the end user's grant presented in a request. Zero for client credentials.
+type Grant struct {
+	Type         GrantType
+	RefreshToken string
+	Code         string
+	RedirectURI  string
+}
+
+// Request is everything one token request needs: the connection's spec, resolved to plain
+// values, the client credentials and the grant.
+type Request struct {
+	Provider             oauthv1alpha1.Provider
+	Environment          oauthv1alpha1.Environment
+	TokenURL             string
+	IssuerURL            string
+	Audience             string
+	Scopes               []string
+	ClientAuthentication oauthv1alpha1.ClientAuthentication
+	RequestEncoding      oauthv1alpha1.RequestEncoding
+	ExtraParameters      map[string]string
+
+	ClientID     string
+	ClientSecret string
+	Grant        Grant
+}
+
+// Token is a normalised token response.
+type Token struct {
+	// AccessToken is the access token.
+	AccessToken string
+	// TokenType is normalised: "Bearer" whatever case the provider sent.
+	TokenType string
+	// Expiry is when the access token expires; zero when it does not.
+	Expiry time.Time
+	// Scope is the granted scope, when the provider returned one.
+	Scope string
+	// RefreshToken is a new refresh token, when the provider returned one. The caller must
+	// persist it before using the access token: the old one may have stopped working.
+	RefreshToken string
+	// Extra holds provider-specific values keyed by their workload Secret key
+	// (Aurinko's user_session, account_id, user_id).
+	Extra map[string]string
+}
+
+// Provider performs one token request in one provider's dialect.
+type Provider interface {
+	// Token performs exactly one token request (plus, where the provider is configured
+	// for it, one discovery request) and returns the normalised token.
+	Token(ctx context.Context, c *Client, req *Request) (*Token, error)
+}
+
+// providers is the registry: adding a provider is one file and one line here.
+var providers = map[oauthv1alpha1.Provider]Provider{
+	oauthv1alpha1.ProviderAurora:    aurora{},
+	oauthv1alpha1.ProviderAura:      aura{},
+	oauthv1alpha1.ProviderAstonClub: astonClub{},
+	oauthv1alpha1.ProviderAurinko:   aurinko{},
+	oauthv1alpha1.ProviderGeneric:   generic{},
+}
+
+// Kind classifies a failed token request so the controller can act on it.
+type Kind int
+
+// The kinds of failure.
+const (
+	// Transient failures (network, timeout, 5xx, 429, malformed or oversized body) are
+	// retried with backoff.
+	Transient Kind = iota
+	// InvalidGrant means the grant is no longer accepted: a human must re-authorise.
+	InvalidGrant
+	// InvalidClient means the client credentials are refused (invalid_client,
+	// unauthorized_client).
+	InvalidClient
+	// BadRequest is any other permanent refusal (4xx): the spec or the input must change.
+	BadRequest
+)
+
+// String returns the name of the kind.
+func (k Kind) String() string {
+	switch k {
+	case Transient:
+		return "Transient"
+	case InvalidGrant:
+		return "InvalidGrant"
+	case InvalidClient:
+		return "InvalidClient"
+	case BadRequest:
+		return "BadRequest"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Error is a failed token request. Its text carries the provider's `error` code and a
+// truncated `error_description`, and never a token, refresh token, code or client secret.
+type Error struct {
+	Kind Kind
+	// StatusCode is the HTTP status, 0 when no response came.
+	StatusCode int
+	// Code is the RFC 6749 section 5.2 `error`, when the provider sent one.
+	Code string
+	// Description is the provider's truncated, redacted `error_description`.
+	Description string
+	// RetryAfter is the provider's Retry-After, when it sent one.
+	RetryAfter time.Duration
+	// Err is the underlying cause (network error, parse error), already redacted.
+	Err error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	msg := "token request failed"
+	if e.StatusCode != 0 {
+		msg += fmt.Sprintf(": HTTP %d", e.StatusCode)
+	}
+	if e.Code != "" {
+		msg += ": " + e.Code
+	}
+	if e.Description != "" {
+		msg += ": " + e.Description
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Permanent reports whether retrying the same request cannot succeed.
+func (e *Error) Permanent() bool { return e.Kind != Transient }
+
+// KindOf returns the kind of err: the Kind of an *Error in its chain, else Transient.
+func KindOf(err error) Kind {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Kind
+	}
+	return Transient
+}
+
+// DefaultTimeout bounds one token request, discovery included.
+const DefaultTimeout = 30 * time.Second
+
+// MaxResponseBytes caps every response body read.
+const MaxResponseBytes = 1 << 20
+
+// Client performs token requests. Its zero value is usable.
+type Client struct {
+	// HTTPClient sends the requests. Nil: a hardened client built by NewHTTPClient.
+	HTTPClient *http.Client
+	// Timeout bounds one token request; zero: DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock used to turn expires_in into an expiry; nil: time.Now.
+	Now func() time.Time
+}
