@@ -21,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -556,11 +557,7 @@ func (w *readyWatcher) waitAll(ctx context.Context, n int, timeout time.Duration
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make(map[string]time.Time, len(w.readyAt))
-	for k, v := range w.readyAt {
-		out[k] = v
-	}
-	return out, nil
+	return maps.Clone(w.readyAt), nil
 }
 
 // maxRefreshShare is the largest share of the connections due for refresh in one second.

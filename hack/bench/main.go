@@ -62,7 +62,7 @@ func main() {
 	flag.StringVar(&o.root, "root", ".", "The repository root.")
 	flag.StringVar(&o.out, "out", "", "Also write the results (Markdown) to this file.")
 	flag.Parse()
-	for _, s := range strings.Split(sizes, ",") {
+	for s := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || n <= 0 {
 			fmt.Fprintln(os.Stderr, "bench: bad -n:", s)

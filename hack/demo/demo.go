@@ -349,7 +349,7 @@ func done(state map[string]*progress) bool {
 }
 
 func summary(state map[string]*progress) string {
-	var parts []string
+	parts := make([]string, 0, len(state))
 	for _, name := range slices.Sorted(mapsKeys(state)) {
 		p := state[name]
 		s := name + ": "

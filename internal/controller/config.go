@@ -107,10 +107,10 @@ func resolveConfig(conn *oauthv1alpha1.OAuthConnection) (*connectionConfig, erro
 // token is never presented to a different endpoint or client.
 func (c *connectionConfig) fingerprint(clientID string) string {
 	r := &c.request
-	parts := []string{
+	parts := make([]string, 0, 9+len(r.ExtraParameters))
+	parts = append(parts,
 		string(r.Provider), string(r.Environment), r.TokenURL, r.IssuerURL, r.Audience,
-		strings.Join(r.Scopes, " "), string(r.ClientAuthentication), string(r.RequestEncoding), clientID,
-	}
+		strings.Join(r.Scopes, " "), string(r.ClientAuthentication), string(r.RequestEncoding), clientID)
 	for _, k := range slices.Sorted(maps.Keys(r.ExtraParameters)) {
 		parts = append(parts, k+"="+r.ExtraParameters[k])
 	}

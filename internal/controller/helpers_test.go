@@ -67,11 +67,10 @@ func createSecret(ns, name string, data map[string]string) *corev1.Secret {
 	return s
 }
 
-// clientSecretFor creates the client Secret holding a fake's client credentials.
-func clientSecretFor(ns string, fake *providertest.Server) string {
+// clientSecretFor creates the client Secret "client" holding a fake's client credentials.
+func clientSecretFor(ns string, fake *providertest.Server) {
 	GinkgoHelper()
 	createSecret(ns, "client", map[string]string{"client_id": fake.ClientID(), "client_secret": fake.ClientSecret()})
-	return "client"
 }
 
 type connOption func(*oauthv1alpha1.OAuthConnection)
@@ -102,14 +101,6 @@ func withGrantRef(name string) connOption {
 	return func(c *oauthv1alpha1.OAuthConnection) {
 		c.Spec.GrantSecretRef = &oauthv1alpha1.GrantSecretReference{Name: oauthv1alpha1.SecretName(name)}
 	}
-}
-
-func withSecretName(name string) connOption {
-	return func(c *oauthv1alpha1.OAuthConnection) { c.Spec.SecretName = oauthv1alpha1.SecretName(name) }
-}
-
-func withRefreshBefore(d time.Duration) connOption {
-	return func(c *oauthv1alpha1.OAuthConnection) { c.Spec.RefreshBefore = &metav1.Duration{Duration: d} }
 }
 
 func withSpec(f func(*oauthv1alpha1.OAuthConnectionSpec)) connOption {

@@ -28,22 +28,29 @@ import (
 	"github.com/tokenwarden/tokenwarden/internal/provider"
 )
 
+// Metric label names.
+const (
+	labelNamespace = "namespace"
+	labelName      = "name"
+	labelProvider  = "provider"
+)
+
 // The metrics of api.md, served on the manager's metrics endpoint. Labels never carry
 // token or secret material.
 var (
 	tokenExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tokenwarden_token_expiry_timestamp_seconds",
 		Help: "When the current token of a connection expires, in Unix seconds (absent: it does not expire).",
-	}, []string{"namespace", "name", "provider"})
+	}, []string{labelNamespace, labelName, labelProvider})
 	tokenRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tokenwarden_token_requests_total",
 		Help: "Token requests made, by provider, grant type and result.",
-	}, []string{"provider", "grant_type", "result"})
+	}, []string{labelProvider, "grant_type", "result"})
 	tokenRequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tokenwarden_token_request_duration_seconds",
 		Help:    "Duration of token requests, by provider.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
-	}, []string{"provider"})
+	}, []string{labelProvider})
 )
 
 func init() {
@@ -76,7 +83,7 @@ func requestResult(err error) string {
 
 // recordMetrics sets the connection's expiry gauge.
 func (x *run) recordMetrics() {
-	labels := prometheus.Labels{"namespace": x.conn.Namespace, "name": x.conn.Name}
+	labels := prometheus.Labels{labelNamespace: x.conn.Namespace, labelName: x.conn.Name}
 	if x.st == nil || x.st.Token == nil || x.st.Token.Expiry.IsZero() {
 		tokenExpiry.DeletePartialMatch(labels)
 		return
@@ -87,5 +94,5 @@ func (x *run) recordMetrics() {
 
 // forgetConnection drops the metrics of a deleted connection.
 func forgetConnection(key types.NamespacedName) {
-	tokenExpiry.DeletePartialMatch(prometheus.Labels{"namespace": key.Namespace, "name": key.Name})
+	tokenExpiry.DeletePartialMatch(prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name})
 }

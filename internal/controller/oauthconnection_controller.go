@@ -54,6 +54,9 @@ type OAuthConnectionReconciler struct {
 	Now func() time.Time
 	// Hooks are test-only crash points; nil in production.
 	Hooks *Hooks
+	// ClaimTTL is how long another manager's claim on a single-use credential is honoured;
+	// zero: DefaultClaimTTL.
+	ClaimTTL time.Duration
 
 	memo    *secretMemo
 	written written
@@ -378,8 +381,16 @@ func (x *run) decide(context.Context) error {
 	return nil
 }
 
-// claimTTL is how long a claim by another manager is honoured: longer than any request.
-const claimTTL = 2 * time.Minute
+// DefaultClaimTTL is how long a claim by another manager is honoured: longer than any
+// token request may take.
+const DefaultClaimTTL = 2 * time.Minute
+
+func (r *OAuthConnectionReconciler) claimTTL() time.Duration {
+	if r.ClaimTTL > 0 {
+		return r.ClaimTTL
+	}
+	return DefaultClaimTTL
+}
 
 // obtainToken makes the token request the decision asked for: it claims a single-use
 // credential first, and persists the answer (a rotated refresh token above all) before
@@ -404,7 +415,7 @@ func (x *run) obtainToken(ctx context.Context) error {
 	}
 	st := x.st
 	if grant.Type != provider.GrantClientCredentials {
-		if c := st.Claim; c != nil && c.Holder != x.r.Identity && x.now.Sub(c.At) < claimTTL {
+		if c := st.Claim; c != nil && c.Holder != x.r.Identity && x.now.Sub(c.At) < x.r.claimTTL() {
 			x.log.Info("Waited for another manager's token request", "holder", c.Holder)
 			return errRequeue
 		}

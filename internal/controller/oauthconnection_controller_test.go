@@ -262,8 +262,8 @@ var _ = Describe("OAuthConnection controller", func() {
 	})
 
 	It("makes no token request from a fresh manager over valid tokens, and restores edited Secrets from state", func() {
-		var servers []*providertest.Server
-		var keys []types.NamespacedName
+		servers := make([]*providertest.Server, 0, 3)
+		keys := make([]types.NamespacedName, 0, 3)
 		for _, p := range []oauthv1alpha1.Provider{oauthv1alpha1.ProviderAurora, oauthv1alpha1.ProviderAura, oauthv1alpha1.ProviderAstonClub} {
 			sub := newNamespace()
 			fake, conn := providerCases[p].setup(sub, time.Hour)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -112,12 +113,7 @@ type tokenState struct {
 
 // codeUsed reports whether the code with fingerprint fp was presented before.
 func (s *tokenState) codeUsed(fp string) bool {
-	for _, c := range s.UsedCodes {
-		if c == fp {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(s.UsedCodes, fp)
 }
 
 // maxUsedCodes bounds the record of used codes.

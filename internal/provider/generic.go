@@ -18,6 +18,7 @@ package provider
 
 import (
 	"context"
+	"maps"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -45,9 +46,7 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	}
 	basic := req.ClientAuthentication != oauthv1alpha1.ClientAuthenticationBody
 	params := map[string]string{"audience": req.Audience}
-	for k, v := range req.ExtraParameters {
-		params[k] = v
-	}
+	maps.Copy(params, req.ExtraParameters)
 	cc := req.Grant.Type == "" || req.Grant.Type == GrantClientCredentials
 	if cc && (req.RequestEncoding == "" || req.RequestEncoding == oauthv1alpha1.RequestEncodingForm) {
 		style := oauth2.AuthStyleInParams

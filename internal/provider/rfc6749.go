@@ -102,21 +102,21 @@ func NewHTTPClient() *http.Client {
 
 // checkURL enforces https, allowing http only to loopback hosts. The API server's
 // validation says the same for the spec; this also covers discovered endpoints.
-func checkURL(raw string) (*url.URL, error) {
+func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %q is not an absolute URL", raw)}
+		return &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %q is not an absolute URL", raw)}
 	}
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopback(u.Hostname()):
 	default:
-		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %s must use https (http only for loopback hosts)", u.Redacted())}
+		return &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %s must use https (http only for loopback hosts)", u.Redacted())}
 	}
 	if u.User != nil {
-		return nil, &Error{Kind: BadRequest, Err: errors.New("token endpoint URLs must not carry credentials")}
+		return &Error{Kind: BadRequest, Err: errors.New("token endpoint URLs must not carry credentials")}
 	}
-	return u, nil
+	return nil
 }
 
 func isLoopback(host string) bool {
@@ -237,7 +237,7 @@ func basicAuth(id, secret string, formEncoded bool) string {
 // post sends one token request and returns the response body, read through the size cap.
 func (c *Client) post(ctx context.Context, req *Request, endpoint string, body io.Reader, contentType, authorization string) (int, http.Header, []byte, error) {
 	red := newRedactor(req)
-	if _, err := checkURL(endpoint); err != nil {
+	if err := checkURL(endpoint); err != nil {
 		return 0, nil, nil, err
 	}
 	if body == nil {
@@ -449,7 +449,7 @@ func (c *Client) answer(req *Request, status int, header http.Header, raw []byte
 // clientCredentials runs the client credentials grant through x/oauth2, with the client
 // authentication style stated, never auto-detected.
 func (c *Client) clientCredentials(ctx context.Context, req *Request, endpoint string, style oauth2.AuthStyle, params map[string]string) (*Token, error) {
-	if _, err := checkURL(endpoint); err != nil {
+	if err := checkURL(endpoint); err != nil {
 		return nil, err
 	}
 	cc := clientcredentials.Config{
@@ -543,7 +543,7 @@ var discovery struct {
 // "//.well-known" is not their document.
 func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer string) (string, error) {
 	base := strings.TrimRight(issuer, "/")
-	if _, err := checkURL(base); err != nil {
+	if err := checkURL(base); err != nil {
 		return "", err
 	}
 	discovery.Lock()
@@ -559,7 +559,7 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 			lastErr = err
 			continue
 		}
-		if _, err := checkURL(endpoint); err != nil {
+		if err := checkURL(endpoint); err != nil {
 			return "", err
 		}
 		discovery.Lock()

@@ -32,6 +32,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,6 +74,13 @@ const (
 	astonClubPath = "/v1/token"
 	aurinkoPath   = "/v1/auth/token"
 	genericPath   = "/token"
+)
+
+// Content types of token requests.
+const (
+	contentForm      = "application/x-www-form-urlencoded"
+	contentMultipart = "multipart/form-data"
+	contentJSON      = "application/json"
 )
 
 // Aurora's documented audiences.
@@ -318,7 +326,7 @@ func (s *Server) mintRefreshToken(family int) string {
 	return rt
 }
 
-func (s *Server) mintAccessToken() (string, time.Time) {
+func (s *Server) mintAccessToken() string {
 	at := randomString("at-")
 	exp := time.Now().Add(s.lifetime)
 	if s.omitExpiresIn {
@@ -326,12 +334,12 @@ func (s *Server) mintAccessToken() (string, time.Time) {
 	}
 	s.access[at] = exp
 	s.material = append(s.material, at)
-	return at, exp
+	return at
 }
 
 // oauthError writes an RFC 6749 section 5.2 error.
 func oauthError(w http.ResponseWriter, status int, code, description string) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentJSON)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
@@ -346,7 +354,7 @@ func (s *Server) reject(w http.ResponseWriter, reason string) {
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", contentJSON)
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -404,7 +412,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 				w.Header().Add(k, v)
 			}
 		}
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", contentJSON)
 		w.WriteHeader(f.Status)
 		_, _ = w.Write([]byte(f.Body))
 		return
@@ -460,18 +468,20 @@ func (s *Server) parse(r *http.Request) (*params, provider.GrantType, string) {
 		return p, "", "no valid Content-Type"
 	}
 	want := s.contentType()
-	if mediaType != want && !(s.dialect == dialectAstonClub && mediaType == "application/x-www-form-urlencoded") {
+	// Aston Club's document also takes a form body.
+	astonForm := s.dialect == dialectAstonClub && mediaType == contentForm
+	if mediaType != want && !astonForm {
 		return p, "", fmt.Sprintf("Content-Type %s instead of %s", mediaType, want)
 	}
 	switch mediaType {
-	case "application/x-www-form-urlencoded":
+	case contentForm:
 		if err := r.ParseForm(); err != nil {
 			return p, "", "unreadable form body"
 		}
 		for k := range r.PostForm {
 			p.fields[k] = r.PostForm.Get(k)
 		}
-	case "multipart/form-data":
+	case contentMultipart:
 		if mparams["boundary"] == "" {
 			return p, "", "multipart body without boundary"
 		}
@@ -483,7 +493,7 @@ func (s *Server) parse(r *http.Request) (*params, provider.GrantType, string) {
 				p.fields[k] = vs[0]
 			}
 		}
-	case "application/json":
+	case contentJSON:
 		raw := map[string]any{}
 		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
 			return p, "", "unreadable JSON body"
@@ -503,23 +513,30 @@ func (s *Server) parse(r *http.Request) (*params, provider.GrantType, string) {
 func (s *Server) contentType() string {
 	switch s.dialect {
 	case dialectAura:
-		return "multipart/form-data"
+		return contentMultipart
 	case dialectAstonClub:
-		return "application/json"
+		return contentJSON
 	case dialectGeneric:
 		switch s.enc {
 		case oauthv1alpha1.RequestEncodingJSON:
-			return "application/json"
+			return contentJSON
 		case oauthv1alpha1.RequestEncodingMultipart:
-			return "multipart/form-data"
+			return contentMultipart
 		}
 	}
-	return "application/x-www-form-urlencoded"
+	return contentForm
 }
 
 // checkFields checks the grant's fields and where the client credentials are.
 func (s *Server) checkFields(p *params, grant provider.GrantType) string {
-	f := p.fields
+	if reason := s.checkGrant(p.fields, grant); reason != "" {
+		return reason
+	}
+	return s.checkClientPlacement(p)
+}
+
+// checkGrant checks the grant type and its fields.
+func (s *Server) checkGrant(f map[string]string, grant provider.GrantType) string {
 	var allowed []provider.GrantType
 	switch s.dialect {
 	case dialectAurora:
@@ -529,11 +546,7 @@ func (s *Server) checkFields(p *params, grant provider.GrantType) string {
 	case dialectGeneric:
 		allowed = []provider.GrantType{provider.GrantClientCredentials, provider.GrantRefreshToken}
 	}
-	ok := false
-	for _, a := range allowed {
-		ok = ok || grant == a
-	}
-	if !ok {
+	if !slices.Contains(allowed, grant) {
 		return fmt.Sprintf("grant_type %q is not accepted", grant)
 	}
 	switch grant {
@@ -541,48 +554,55 @@ func (s *Server) checkFields(p *params, grant provider.GrantType) string {
 		if f["code"] == "" {
 			return "authorization_code without code"
 		}
-		if f["redirect_uri"] == "" {
-			return "authorization_code without redirect_uri"
-		}
 		if _, ok := f["redirect_url"]; ok {
 			return "redirect_url instead of redirect_uri"
+		}
+		if f["redirect_uri"] == "" {
+			return "authorization_code without redirect_uri"
 		}
 	case provider.GrantRefreshToken:
 		if f["refresh_token"] == "" {
 			return "refresh_token grant without refresh_token"
 		}
 	}
+	if s.dialect == dialectAurora && f["audience"] == "" {
+		return "no audience"
+	}
+	return ""
+}
+
+// checkClientPlacement checks that the client credentials are where the document puts them.
+func (s *Server) checkClientPlacement(p *params) string {
+	f := p.fields
 	inBody := f["client_secret"] != "" || f["client_id"] != ""
+	completeBody := f["client_id"] != "" && f["client_secret"] != ""
 	switch {
 	case s.dialect == dialectAura || s.dialect == dialectAstonClub:
 		if p.hasBasic {
 			return "client credentials in HTTP Basic; the document puts them in the body"
 		}
-		if f["client_id"] == "" || f["client_secret"] == "" {
+		if !completeBody {
 			return "client_id or client_secret missing from the body"
 		}
 	case s.dialect == dialectAurora:
 		if p.hasBasic && inBody {
 			return "client credentials both in HTTP Basic and in the body"
 		}
-		if !p.hasBasic && (f["client_id"] == "" || f["client_secret"] == "") {
+		if !p.hasBasic && !completeBody {
 			return "client_id or client_secret missing"
 		}
-		if f["audience"] == "" {
-			return "no audience"
-		}
-	case s.dialect == dialectGeneric && s.auth == oauthv1alpha1.ClientAuthenticationBasic:
+	case s.auth == oauthv1alpha1.ClientAuthenticationBasic:
 		if !p.hasBasic {
 			return "no HTTP Basic client authentication"
 		}
 		if f["client_secret"] != "" {
 			return "client_secret in the body as well as HTTP Basic"
 		}
-	case s.dialect == dialectGeneric:
+	default:
 		if p.hasBasic {
 			return "HTTP Basic client authentication; this server takes client credentials in the body"
 		}
-		if f["client_id"] == "" || f["client_secret"] == "" {
+		if !completeBody {
 			return "client_id or client_secret missing from the body"
 		}
 	}
@@ -633,7 +653,7 @@ func (s *Server) aurora(w http.ResponseWriter, p *params) {
 		return
 	}
 	s.mu.Lock()
-	at, _ := s.mintAccessToken()
+	at := s.mintAccessToken()
 	resp := map[string]any{"access_token": at, "token_type": "Bearer"}
 	if !s.omitExpiresIn {
 		resp["expires_in"] = int(s.lifetime.Seconds())
@@ -683,7 +703,7 @@ func (s *Server) grant(w http.ResponseWriter, p *params, grant provider.GrantTyp
 		}
 		family = c.family
 	}
-	at, _ := s.mintAccessToken()
+	at := s.mintAccessToken()
 	resp := map[string]any{"access_token": at, "token_type": "Bearer"}
 	if s.dialect == dialectAstonClub {
 		resp["token_type"] = "bearer"
