@@ -22,6 +22,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -258,7 +259,15 @@ var _ = Describe("OAuthConnection controller", func() {
 		Eventually(func() int { return fake.Requests(provider.GrantClientCredentials) }).Should(Equal(3))
 		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
 			WithTimeout(2 * time.Second).Should(Equal(3))
-		Expect(condition(eventuallyReady(key), oauthv1alpha1.ConditionReady).Reason).To(Equal(oauthv1alpha1.ReasonTokenRefreshed))
+		c = eventuallyReady(key)
+		Expect(condition(c, oauthv1alpha1.ConditionReady).Reason).To(Equal(oauthv1alpha1.ReasonTokenRefreshed))
+
+		By("exporting the metrics of api.md")
+		Expect(testutil.ToFloat64(tokenRequests.WithLabelValues("Aurora", "client_credentials", "success"))).
+			To(BeNumerically(">=", 3))
+		Expect(testutil.ToFloat64(tokenExpiry.WithLabelValues(ns, conn.Name, "Aurora"))).
+			To(BeNumerically("==", c.Status.ExpiresAt.Unix()))
+		Expect(testutil.CollectAndCount(tokenRequestDuration)).To(BeNumerically(">=", 1))
 	})
 
 	It("makes no token request from a fresh manager over valid tokens, and restores edited Secrets from state", func() {
