@@ -44,6 +44,7 @@ func main() {
 	var qps float64
 	var burst, concurrency int
 	var tokenTimeout time.Duration
+	var tokenURLPolicy string
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
@@ -58,6 +59,9 @@ func main() {
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 16,
 		"Connections reconciled (and token requests made) in parallel.")
 	flag.DurationVar(&tokenTimeout, "token-request-timeout", provider.DefaultTimeout, "Timeout of one token request.")
+	flag.StringVar(&tokenURLPolicy, "token-url-policy", "default",
+		"Addresses token and issuer URLs may not reach: comma-separated CIDRs or addresses; "+
+			"'default' stands for link-local and the cloud metadata addresses, 'none' blocks nothing.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -78,6 +82,12 @@ func main() {
 		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
+	policy, err := provider.ParseAddressPolicy(tokenURLPolicy)
+	if err != nil {
+		setupLog.Error(err, "Invalid flag")
+		os.Exit(1)
+	}
+
 	cfg := ctrl.GetConfigOrDie()
 	cfg.QPS, cfg.Burst = float32(qps), burst
 	mgr, err := controller.NewManager(cfg, controller.ManagerOptions{
@@ -89,6 +99,7 @@ func main() {
 		},
 		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
 		TokenRequestTimeout: tokenTimeout,
+		AddressPolicy:       policy,
 	})
 	if err != nil {
 		setupLog.Error(err, "Failed to create the manager")

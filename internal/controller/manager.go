@@ -48,6 +48,8 @@ type ManagerOptions struct {
 	Controller Options
 	// TokenRequestTimeout bounds one token request; zero: provider.DefaultTimeout.
 	TokenRequestTimeout time.Duration
+	// AddressPolicy refuses token endpoints at blocked addresses; nil: the default policy.
+	AddressPolicy *provider.AddressPolicy
 	// Customize, when set, adjusts the reconciler before it is registered (tests: hooks,
 	// clock, token source).
 	Customize func(*OAuthConnectionReconciler)
@@ -68,7 +70,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("tokenwarden"),
-		Tokens:    &provider.Client{Timeout: o.TokenRequestTimeout},
+		Tokens:    &provider.Client{Timeout: o.TokenRequestTimeout, Policy: o.AddressPolicy},
 		Identity:  identity(),
 	}
 	if o.Customize != nil {

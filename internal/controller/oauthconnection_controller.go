@@ -72,7 +72,7 @@ type Hooks struct {
 	AfterSecretWritten func(conn types.NamespacedName) error
 }
 
-// +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections,verbs=get;list;watch
+// +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections,verbs=list;watch
 // +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch

@@ -107,7 +107,13 @@ type managerOption func(*OAuthConnectionReconciler)
 // startManager starts a manager; stop it with stop(), as a restart or a crash would.
 func startManager(opts ...managerOption) *testManager {
 	GinkgoHelper()
-	mgr, err := NewManager(cfg, ManagerOptions{
+	return startManagerWithConfig(cfg, opts...)
+}
+
+// startManagerWithConfig starts a manager that talks to the API server with restCfg.
+func startManagerWithConfig(restCfg *rest.Config, opts ...managerOption) *testManager {
+	GinkgoHelper()
+	mgr, err := NewManager(restCfg, ManagerOptions{
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Logger: logf.Log},
 		Controller:          Options{MaxConcurrentReconciles: 4, SkipNameValidation: true},
 		TokenRequestTimeout: 5 * time.Second,

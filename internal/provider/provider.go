@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
@@ -194,4 +195,10 @@ type Client struct {
 	Timeout time.Duration
 	// Now is the clock used to turn expires_in into an expiry; nil: time.Now.
 	Now func() time.Time
+	// Policy refuses connections to blocked addresses (with the default HTTP client);
+	// nil: DefaultAddressPolicy.
+	Policy *AddressPolicy
+
+	once sync.Once
+	hc   *http.Client
 }

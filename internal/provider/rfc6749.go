@@ -60,17 +60,18 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	return p.Token(ctx, c, req)
 }
 
-var (
-	defaultHTTPClient     *http.Client
-	defaultHTTPClientOnce sync.Once
-)
-
 func (c *Client) httpClient() *http.Client {
 	if c.HTTPClient != nil {
 		return c.HTTPClient
 	}
-	defaultHTTPClientOnce.Do(func() { defaultHTTPClient = NewHTTPClient() })
-	return defaultHTTPClient
+	c.once.Do(func() {
+		policy := c.Policy
+		if policy == nil {
+			policy = DefaultAddressPolicy()
+		}
+		c.hc = NewHTTPClient(policy)
+	})
+	return c.hc
 }
 
 func (c *Client) now() time.Time {
@@ -81,14 +82,15 @@ func (c *Client) now() time.Time {
 }
 
 // NewHTTPClient returns the client token requests go through: TLS verification always on
-// (TLS 1.2 at least), proxies from the environment, and no redirect followed — a token
-// endpoint that redirects is misconfigured, and following it would carry credentials to
-// wherever it points.
-func NewHTTPClient() *http.Client {
+// (TLS 1.2 at least), proxies from the environment, connections to addresses the policy
+// blocks refused, and no redirect followed — a token endpoint that redirects is
+// misconfigured, and following it would carry credentials to wherever it points.
+func NewHTTPClient(policy *AddressPolicy) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: policy.control}
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:           dialer.DialContext,
 			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: DefaultTimeout,
@@ -98,6 +100,15 @@ func NewHTTPClient() *http.Client {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// dialKind classifies a failed request: a blocked address is permanent (only a change of
+// the spec or of the policy helps), anything else on the way is transient.
+func dialKind(err error) Kind {
+	if _, ok := errors.AsType[*errBlockedAddress](err); ok {
+		return BadRequest
+	}
+	return Transient
 }
 
 // checkURL enforces https, allowing http only to loopback hosts. The API server's
@@ -256,7 +267,7 @@ func (c *Client) post(ctx context.Context, req *Request, endpoint string, body i
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return 0, nil, nil, &Error{Kind: Transient, Err: red.error(err)}
+		return 0, nil, nil, &Error{Kind: dialKind(err), Err: red.error(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
@@ -477,7 +488,7 @@ func (c *Client) clientCredentials(ctx context.Context, req *Request, endpoint s
 		if strings.Contains(err.Error(), "server response missing access_token") || strings.Contains(err.Error(), "cannot parse") {
 			return nil, &Error{Kind: Transient, Err: errors.New("malformed token response")}
 		}
-		return nil, &Error{Kind: Transient, Err: red.error(err)}
+		return nil, &Error{Kind: dialKind(err), Err: red.error(err)}
 	}
 	out := &Token{
 		AccessToken:  tok.AccessToken,
@@ -582,7 +593,7 @@ func (c *Client) fetchMetadata(ctx context.Context, req *Request, u string) (str
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return "", &Error{Kind: Transient, Err: red.error(err)}
+		return "", &Error{Kind: dialKind(err), Err: red.error(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))

@@ -1,0 +1,101 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+)
+
+func TestWorkloadData(t *testing.T) {
+	tok := &storedToken{AccessToken: "secret-access-token", TokenType: "Bearer", Scope: "read",
+		Expiry: time.Date(2026, 11, 23, 13, 0, 0, 0, time.UTC)}
+	tests := []struct {
+		name      string
+		templates map[string]oauthv1alpha1.TemplateText
+		want      map[string]string
+		wantErr   string
+	}{
+		{"renders the default keys", nil, map[string]string{
+			"access_token": "secret-access-token", "token_type": "Bearer", "scope": "read", "expiry": "2026-11-23T13:00:00Z"}, ""},
+		{"renders a template over the default keys", map[string]oauthv1alpha1.TemplateText{
+			"Authorization": "{{ .token_type }} {{ .access_token }}"},
+			map[string]string{"Authorization": "Bearer secret-access-token"}, ""},
+		{"renders a key the token lacks as empty", map[string]oauthv1alpha1.TemplateText{
+			"session": "[{{ .user_session }}]"}, map[string]string{"session": "[]"}, ""},
+		{"has no function that reads the environment", map[string]oauthv1alpha1.TemplateText{
+			"home": `{{ env "HOME" }}`}, nil, `function "env" not defined`},
+		{"has no function that reads files", map[string]oauthv1alpha1.TemplateText{
+			"passwd": `{{ readFile "/etc/passwd" }}`}, nil, `function "readFile" not defined`},
+		{"reports an execution error without the data", map[string]oauthv1alpha1.TemplateText{
+			"bad": `{{ call .access_token }}`}, nil, "spec.secretTemplate.data[bad] could not be rendered"},
+		{"bounds what a template renders", map[string]oauthv1alpha1.TemplateText{
+			"huge": `{{ range 100000000 }}0123456789{{ end }}`}, nil, "exceeds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			templates, err := parseTemplates(tt.templates)
+			var data map[string][]byte
+			if err == nil {
+				data, err = workloadData(&connectionConfig{templates: templates}, tok)
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), tok.AccessToken) {
+					t.Errorf("the error carries the token: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.want {
+				if string(data[k]) != v {
+					t.Errorf("data[%s] = %q, want %q", k, data[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestWorkloadDataOmitsWhatTheTokenLacks(t *testing.T) {
+	data, err := workloadData(&connectionConfig{}, &storedToken{AccessToken: "at", TokenType: "Bearer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"expiry", "scope", "user_session", "account_id", "user_id"} {
+		if _, ok := data[k]; ok {
+			t.Errorf("key %s is present for a token without it", k)
+		}
+	}
+}
+
+func TestLimitedBufferStopsARunawayTemplate(t *testing.T) {
+	var b limitedBuffer
+	if _, err := b.Write(make([]byte, maxRenderedBytes)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Write([]byte("x")); !errors.Is(err, errRenderTooLarge) {
+		t.Errorf("write past the bound: %v", err)
+	}
+}
