@@ -164,6 +164,16 @@ func keys(s *corev1.Secret) []string {
 	return out
 }
 
+// updateSpec changes a connection's spec with a merge patch (the manager writes its
+// status meanwhile).
+func updateSpec(key types.NamespacedName, change func(*oauthv1alpha1.OAuthConnection)) {
+	GinkgoHelper()
+	c := getConnection(key)
+	patch := client.MergeFrom(c.DeepCopy())
+	change(c)
+	Expect(k8sClient.Patch(ctx, c, patch)).To(Succeed())
+}
+
 // annotate sets the refresh annotation.
 func requestRefresh(key types.NamespacedName, value string) {
 	GinkgoHelper()

@@ -381,6 +381,9 @@ func (x *run) decide(context.Context) error {
 	return nil
 }
 
+// obtainTimeout bounds a token request with its claim and the write of its answer.
+const obtainTimeout = time.Minute
+
 // DefaultClaimTTL is how long a claim by another manager is honoured: longer than any
 // token request may take.
 const DefaultClaimTTL = 2 * time.Minute
@@ -399,6 +402,11 @@ func (x *run) obtainToken(ctx context.Context) error {
 	if x.decision.trigger == triggerNone {
 		return nil
 	}
+	// Once a credential is claimed, the request and the write of its answer run to the
+	// end even if the manager is shutting down: abandoning them halfway could lose a
+	// rotated refresh token. The bound keeps a stuck API server from holding shutdown.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), obtainTimeout)
+	defer cancel()
 	existing, err := x.r.lookupOwnedSecret(ctx, x.conn, x.cfg.secretName)
 	if conflict, ok := errors.AsType[*errSecretConflict](err); ok {
 		// A name clash: obtain nothing that could not be published.

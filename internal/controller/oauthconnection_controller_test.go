@@ -189,7 +189,7 @@ var _ = Describe("OAuthConnection controller", func() {
 
 		By("restarting the manager")
 		mgr.stop()
-		mgr = startManager()
+		mgr = startManager(withShortClaims())
 		before := fake.Requests(provider.GrantRefreshToken)
 		Eventually(func() int { return fake.Requests(provider.GrantRefreshToken) }).
 			WithTimeout(20 * time.Second).Should(BeNumerically(">=", before+2))
@@ -385,9 +385,7 @@ var _ = Describe("OAuthConnection controller", func() {
 		Expect(fake.TotalRequests()).To(BeZero(), "no token is obtained that could not be published")
 
 		By("recovering when the name is changed")
-		c := getConnection(key)
-		c.Spec.SecretName = "mine"
-		Expect(k8sClient.Update(ctx, c)).To(Succeed())
+		updateSpec(key, func(c *oauthv1alpha1.OAuthConnection) { c.Spec.SecretName = "mine" })
 		eventuallyReady(key)
 		Expect(getSecret(ns, "mine").Data).To(HaveKey(oauthv1alpha1.KeyAccessToken))
 		Expect(getSecret(ns, "taken").ResourceVersion).To(Equal(theirs.ResourceVersion))

@@ -171,9 +171,7 @@ var _ = Describe("RBAC", func() {
 		key := create(conn)
 		eventuallyReady(key)
 		Eventually(func() int { return fake.TotalRequests() }).WithTimeout(20 * time.Second).Should(BeNumerically(">=", 2))
-		c := getConnection(key)
-		c.Spec.SecretName = "renamed"
-		Expect(k8sClient.Update(ctx, c)).To(Succeed())
+		updateSpec(key, func(c *oauthv1alpha1.OAuthConnection) { c.Spec.SecretName = "renamed" })
 		Eventually(func(g Gomega) {
 			g.Expect(getConnection(key).Status.SecretName).To(Equal("renamed"))
 			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: "renamed"}, &corev1.Secret{})).To(Succeed())
