@@ -26,8 +26,12 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 	"github.com/tokenwarden/tokenwarden/internal/provider"
@@ -169,5 +173,62 @@ var _ = Describe("Faults of the token endpoint", Label("reliability"), func() {
 			g.Expect(condition(c, oauthv1alpha1.ConditionStalled).Message).To(ContainSubstring("redirect"))
 		}).Should(Succeed())
 		Expect(elsewhere.Load()).To(BeZero(), "the credentials never reached the other host")
+	})
+})
+
+var _ = Describe("An API server that refuses writes for a while", Label("reliability"), func() {
+	It("is survived without a token request the operator did not need", func() {
+		ns := newNamespace()
+		mgr := startManager()
+		DeferCleanup(mgr.stop)
+		fake, key, token := refreshSoon(ns)
+
+		By("refusing every write to the operator's Secrets in the namespace")
+		policy := &admissionv1.ValidatingAdmissionPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "refuse-" + ns},
+			Spec: admissionv1.ValidatingAdmissionPolicySpec{
+				FailurePolicy: ptr.To(admissionv1.Fail),
+				MatchConstraints: &admissionv1.MatchResources{ResourceRules: []admissionv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionv1.RuleWithOperations{
+						Operations: []admissionv1.OperationType{admissionv1.Create, admissionv1.Update},
+						Rule:       admissionv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"secrets"}},
+					},
+				}}},
+				Validations: []admissionv1.Validation{{Expression: "false", Message: "writes refused for the test"}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, policy)).To(Succeed())
+		binding := &admissionv1.ValidatingAdmissionPolicyBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "refuse-" + ns},
+			Spec: admissionv1.ValidatingAdmissionPolicyBindingSpec{
+				PolicyName:        policy.Name,
+				ValidationActions: []admissionv1.ValidationAction{admissionv1.Deny},
+				MatchResources: &admissionv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+					MatchLabels: map[string]string{"kubernetes.io/metadata.name": ns}}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, binding)).To(Succeed())
+		Eventually(func() error {
+			return k8sClient.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "probe-"}}, client.DryRunAll)
+		}).ShouldNot(Succeed())
+		requests := fake.Requests(provider.GrantClientCredentials)
+
+		By("letting the refresh come due while writes are refused")
+		Eventually(func() int { return fake.Requests(provider.GrantClientCredentials) }).
+			WithTimeout(20 * time.Second).Should(Equal(requests + 1))
+		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
+			WithTimeout(3*time.Second).Should(Equal(requests+1), "no new request while the answer waits to be written")
+		Expect(string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])).To(Equal(token))
+
+		By("accepting writes again")
+		Expect(k8sClient.Delete(ctx, binding)).To(Succeed())
+		Expect(k8sClient.Delete(ctx, policy)).To(Succeed())
+		Eventually(func(g Gomega) {
+			s := getSecret(ns, key.Name)
+			g.Expect(string(s.Data[oauthv1alpha1.KeyAccessToken])).NotTo(Equal(token))
+			g.Expect(fake.ValidAccessToken(string(s.Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
+		}).WithTimeout(60 * time.Second).Should(Succeed())
+		Expect(fake.Requests(provider.GrantClientCredentials)).To(Equal(requests+1), "the answer obtained during the outage was used")
+		eventuallyReady(key)
 	})
 })

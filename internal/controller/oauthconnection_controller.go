@@ -60,6 +60,7 @@ type OAuthConnectionReconciler struct {
 
 	memo    *secretMemo
 	written written
+	pending pendingTokens
 }
 
 // Hooks lets tests stop a reconcile at each step of a refresh, as a crash would.
@@ -84,6 +85,7 @@ func (r *OAuthConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		if apierrors.IsNotFound(err) {
 			forgetConnection(req.NamespacedName)
 			r.written.forget(req.NamespacedName)
+			r.pending.take(req.NamespacedName, "")
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -416,6 +418,11 @@ func (x *run) obtainToken(ctx context.Context) error {
 		return err
 	}
 	x.existingSecret, x.secretLooked = existing, true
+	if p := x.r.pending.take(client.ObjectKeyFromObject(x.conn), x.conn.UID); p != nil &&
+		(p.token.Expiry.IsZero() || x.now.Before(p.token.Expiry)) {
+		x.log.Info("Writing a token obtained earlier that could not be stored then")
+		return x.persistToken(ctx, p.grant, p.token, p.obtainedAt)
+	}
 	grant, credential, err := x.chooseGrant()
 	if err != nil { // nothing usable to present: a failure without a request
 		x.handledRefreshRequest()
@@ -454,7 +461,7 @@ func (x *run) obtainToken(ctx context.Context) error {
 	if err := x.r.hook(x.r.hookAfterTokenResponse(), x.conn); err != nil {
 		return err
 	}
-	return x.persistToken(ctx, grant, tok)
+	return x.persistToken(ctx, grant, tok, x.now)
 }
 
 // chooseGrant picks what to present: client credentials; the state's refresh token; or,
@@ -509,7 +516,7 @@ func (x *run) handledRefreshRequest() {
 // persistToken writes the new token to state, resourceVersion-checked. A conflict after the
 // provider answered is not a reason to drop the answer: it holds the newest refresh token.
 // So the state is read again and the token written over it, a few times if need be.
-func (x *run) persistToken(ctx context.Context, grant provider.Grant, tok *provider.Token) error {
+func (x *run) persistToken(ctx context.Context, grant provider.Grant, tok *provider.Token, obtainedAt time.Time) error {
 	first := x.st.Token == nil || x.decision.trigger == triggerGrantChanged || x.decision.trigger == triggerSettingsChanged
 	reason := oauthv1alpha1.ReasonTokenRefreshed
 	if first {
@@ -530,7 +537,7 @@ func (x *run) persistToken(ctx context.Context, grant provider.Grant, tok *provi
 			Expiry:      tok.Expiry,
 			Scope:       tok.Scope,
 			Extra:       tok.Extra,
-			ObtainedAt:  x.now,
+			ObtainedAt:  obtainedAt,
 			Reason:      reason,
 		}
 		st.Config = x.cfg.fingerprint(x.creds.id)
@@ -563,8 +570,10 @@ func (x *run) persistToken(ctx context.Context, grant provider.Grant, tok *provi
 		st = fresh
 	}
 	if err != nil {
-		// The provider's answer could not be stored; a rotating provider's old refresh token
-		// may be dead. The claim left in state makes the next attempt say so.
+		// The provider's answer could not be stored: keep it for the next attempt rather
+		// than ask again (a rotating provider's old refresh token may be dead already).
+		x.r.pending.put(client.ObjectKeyFromObject(x.conn), &pendingToken{
+			uid: x.conn.UID, grant: grant, token: tok, obtainedAt: obtainedAt})
 		return fmt.Errorf("saving the new token: %w", err)
 	}
 	x.st = st

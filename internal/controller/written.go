@@ -18,10 +18,12 @@ package controller
 
 import (
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+	"github.com/tokenwarden/tokenwarden/internal/provider"
 )
 
 // written remembers, per connection, the last state sequence number and status this
@@ -71,6 +73,43 @@ func (w *written) stateSaved(key types.NamespacedName, uid types.UID, seq int64)
 
 func (w *written) statusPatched(key types.NamespacedName, uid types.UID, status *oauthv1alpha1.OAuthConnectionStatus) {
 	w.update(key, uid, func(r *writtenRecord) { r.status = status.DeepCopy() })
+}
+
+// pendingToken is a provider's answer that could not be written to state yet (the API
+// server refused or was away). It is kept in memory and written on the next attempt
+// instead of asking the provider again: for a rotating provider it holds the only copy of
+// the new refresh token.
+type pendingToken struct {
+	uid        types.UID
+	grant      provider.Grant
+	token      *provider.Token
+	obtainedAt time.Time
+}
+
+type pendingTokens struct {
+	mu      sync.Mutex
+	entries map[types.NamespacedName]*pendingToken
+}
+
+func (p *pendingTokens) put(key types.NamespacedName, t *pendingToken) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.entries == nil {
+		p.entries = map[types.NamespacedName]*pendingToken{}
+	}
+	p.entries[key] = t
+}
+
+// take removes and returns the pending answer of this connection (by UID), if any.
+func (p *pendingTokens) take(key types.NamespacedName, uid types.UID) *pendingToken {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.entries[key]
+	delete(p.entries, key)
+	if t == nil || t.uid != uid {
+		return nil
+	}
+	return t
 }
 
 // forget drops a deleted connection's record.
