@@ -26,6 +26,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -409,7 +410,7 @@ func (x *run) obtainToken(ctx context.Context) error {
 	// rotated refresh token. The bound keeps a stuck API server from holding shutdown.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), obtainTimeout)
 	defer cancel()
-	existing, err := x.r.lookupOwnedSecret(ctx, x.conn, x.cfg.secretName)
+	existing, err := x.r.lookupOwnedSecret(ctx, x.conn, x.cfg.secretName, x.knownConflict())
 	if conflict, ok := errors.AsType[*errSecretConflict](err); ok {
 		// A name clash: obtain nothing that could not be published.
 		return &stall{reason: oauthv1alpha1.ReasonSecretConflict, message: conflict.Error()}
@@ -462,6 +463,13 @@ func (x *run) obtainToken(ctx context.Context) error {
 		return err
 	}
 	return x.persistToken(ctx, grant, tok, x.now)
+}
+
+// knownConflict reports whether the last status showed a Secret name clash: then the
+// name is checked with the API server before any token request.
+func (x *run) knownConflict() bool {
+	c := meta.FindStatusCondition(x.prev.Conditions, oauthv1alpha1.ConditionReady)
+	return c != nil && c.Reason == oauthv1alpha1.ReasonSecretConflict
 }
 
 // chooseGrant picks what to present: client credentials; the state's refresh token; or,
@@ -686,7 +694,7 @@ func (x *run) publish(ctx context.Context) error {
 	existing := x.existingSecret
 	if !x.secretLooked {
 		var err error
-		existing, err = x.r.lookupOwnedSecret(ctx, x.conn, x.cfg.secretName)
+		existing, err = x.r.lookupOwnedSecret(ctx, x.conn, x.cfg.secretName, false)
 		if conflict, ok := errors.AsType[*errSecretConflict](err); ok {
 			return &stall{reason: oauthv1alpha1.ReasonSecretConflict, message: conflict.Error()}
 		}
@@ -700,6 +708,9 @@ func (x *run) publish(ctx context.Context) error {
 	}
 	desired := desiredWorkloadSecret(x.conn, x.cfg, data)
 	written, err := x.r.applyWorkloadSecret(ctx, x.conn, existing, desired)
+	if conflict, ok := errors.AsType[*errSecretConflict](err); ok {
+		return &stall{reason: oauthv1alpha1.ReasonSecretConflict, message: conflict.Error()}
+	}
 	if err != nil {
 		return err
 	}
@@ -725,7 +736,7 @@ func (x *run) removeOldSecret(ctx context.Context) error {
 	if old == "" || old == x.cfg.secretName {
 		return nil
 	}
-	s, err := x.r.lookupOwnedSecret(ctx, x.conn, old)
+	s, err := x.r.lookupOwnedSecret(ctx, x.conn, old, true)
 	if s == nil || err != nil {
 		return nil //nolint:nilerr // not ours or gone: nothing to remove
 	}

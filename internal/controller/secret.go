@@ -158,13 +158,14 @@ func ownedBy(obj metav1.Object, conn *oauthv1alpha1.OAuthConnection) bool {
 
 // lookupOwnedSecret returns the Secret name if it is the connection's, nil if there is none,
 // and errSecretConflict if another owner has it. The cache holds only the operator's
-// Secrets; a miss is confirmed by a live read, so a user's Secret is never overwritten.
+// Secrets: with live, a miss is confirmed by a read from the API server. Without, a user's
+// Secret of that name shows only when creating ours fails, which never overwrites it.
 func (r *OAuthConnectionReconciler) lookupOwnedSecret(ctx context.Context,
-	conn *oauthv1alpha1.OAuthConnection, name string) (*corev1.Secret, error) {
+	conn *oauthv1alpha1.OAuthConnection, name string, live bool) (*corev1.Secret, error) {
 	key := types.NamespacedName{Namespace: conn.Namespace, Name: name}
 	s := &corev1.Secret{}
 	err := r.Get(ctx, key, s)
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(err) && live {
 		err = r.APIReader.Get(ctx, key, s)
 	}
 	switch {
@@ -188,9 +189,17 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 		}
 		err := r.Create(ctx, desired)
 		if apierrors.IsAlreadyExists(err) {
-			// Created meanwhile by someone else, or by us and not yet in the cache: the next
-			// reconcile tells which.
-			return false, fmt.Errorf("secret %s appeared while being created: %w", desired.Name, err)
+			// Someone else's Secret of that name, or ours not yet in the cache: ask the API
+			// server which.
+			current, lerr := r.lookupOwnedSecret(ctx, conn, desired.Name, true)
+			if lerr != nil {
+				return false, lerr
+			}
+			if current == nil {
+				return false, fmt.Errorf("secret %s appeared and went while being created: %w", desired.Name, err)
+			}
+			desired.OwnerReferences = nil
+			return r.applyWorkloadSecret(ctx, conn, current, desired)
 		}
 		return err == nil, err
 	}
