@@ -171,7 +171,7 @@ var _ = Describe("OAuthConnection controller", func() {
 				g.Expect(fake.ValidAccessToken(string(s.Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
 			}).Should(Succeed())
 			Expect(fake.Rejections()).To(BeEmpty())
-			Expect(eventReasons(ns, conn.Name)).To(ContainElements(oauthv1alpha1.ReasonTokenIssued, oauthv1alpha1.ReasonTokenRefreshed))
+			Eventually(func() []string { return eventReasons(ns, conn.Name) }).Should(ContainElements(oauthv1alpha1.ReasonTokenIssued, oauthv1alpha1.ReasonTokenRefreshed))
 		},
 		Entry("Aurora (client credentials, discovered endpoint)", oauthv1alpha1.ProviderAurora),
 		Entry("Aura (code, then rotating refresh tokens)", oauthv1alpha1.ProviderAura),
@@ -339,7 +339,7 @@ var _ = Describe("OAuthConnection controller", func() {
 			g.Expect(fake.ValidAccessToken(string(s.Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
 		}).WithTimeout(40 * time.Second).Should(Succeed())
 		Expect(fake.Requests(provider.GrantClientCredentials)).To(Equal(4))
-		Expect(eventReasons(ns, conn.Name)).To(ContainElement(oauthv1alpha1.ReasonTokenRequestFailed))
+		Eventually(func() []string { return eventReasons(ns, conn.Name) }).Should(ContainElement(oauthv1alpha1.ReasonTokenRequestFailed))
 	})
 
 	It("stalls on invalid_grant, and recovers when the grant Secret is updated", func() {
@@ -358,7 +358,7 @@ var _ = Describe("OAuthConnection controller", func() {
 		requests := fake.TotalRequests()
 		Consistently(func() int { return fake.TotalRequests() }).WithTimeout(3*time.Second).Should(Equal(requests),
 			"no retry loop on a permanent error")
-		Expect(eventReasons(ns, conn.Name)).To(ContainElement(oauthv1alpha1.ReasonReauthorizationRequired))
+		Eventually(func() []string { return eventReasons(ns, conn.Name) }).Should(ContainElement(oauthv1alpha1.ReasonReauthorizationRequired))
 
 		By("adopting a new refresh token stored in the grant Secret")
 		grant := getSecret(ns, "grant")
@@ -424,6 +424,8 @@ var _ = Describe("OAuthConnection controller", func() {
 			expectCondition(g, getConnection(badKey), oauthv1alpha1.ConditionStalled, metav1.ConditionTrue, oauthv1alpha1.ReasonInvalidClient)
 		}).Should(Succeed())
 
+		// Events are written asynchronously: wait for the failure's before scanning them.
+		Eventually(func() []string { return eventReasons(ns, "bad-client") }).Should(ContainElement(oauthv1alpha1.ReasonInvalidClient))
 		secrets := append(allSecretMaterial(), bad.ClientSecret()+"-wrong")
 		Expect(len(secrets)).To(BeNumerically(">", 10))
 
