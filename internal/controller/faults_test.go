@@ -42,12 +42,14 @@ func withTokenTimeout(d time.Duration) managerOption {
 	return func(r *OAuthConnectionReconciler) { r.Tokens = &provider.Client{Timeout: d} }
 }
 
-// refreshSoon creates an Aurora connection whose token lives 40s and is refreshed about
-// 5s after it is issued, waits until it is Ready, and returns its key and first token.
+// refreshSoon creates an Aurora connection whose token lives 24s and is refreshed about
+// 11s after it is issued (refreshBefore is half the lifetime, the most it may be), leaving
+// time for a retry before it expires; it waits until the connection is Ready and returns
+// its key and first token.
 func refreshSoon(ns string) (*providertest.Server, types.NamespacedName, string) {
 	GinkgoHelper()
-	fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, 40*time.Second)
-	conn.Spec.RefreshBefore = &metav1.Duration{Duration: 35 * time.Second}
+	fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, 24*time.Second)
+	conn.Spec.RefreshBefore = &metav1.Duration{Duration: 12 * time.Second}
 	key := create(conn)
 	eventuallyReady(key)
 	return fake, key, string(getSecret(ns, conn.Name).Data[oauthv1alpha1.KeyAccessToken])
@@ -77,7 +79,7 @@ var _ = Describe("Faults of the token endpoint", Label("reliability"), func() {
 	var ns string
 	BeforeEach(func() {
 		ns = newNamespace()
-		mgr := startManager(withTokenTimeout(time.Second))
+		mgr := startManager(withTokenTimeout(2 * time.Second))
 		DeferCleanup(mgr.stop)
 	})
 
@@ -115,14 +117,14 @@ var _ = Describe("Faults of the token endpoint", Label("reliability"), func() {
 
 	It("survives a timeout, and a slow answer within the timeout is taken", func() {
 		fake, key, token := refreshSoon(ns)
-		fake.SetDelay(700 * time.Millisecond)
+		fake.SetDelay(time.Second) // half the request timeout
 		Eventually(func() string {
 			return string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])
-		}).WithTimeout(20 * time.Second).ShouldNot(Equal(token))
+		}).WithTimeout(30 * time.Second).ShouldNot(Equal(token))
 		Expect(getConnection(key).Status.ConsecutiveFailures).To(BeZero())
 
 		token = string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])
-		fake.SetDelay(3 * time.Second)
+		fake.SetDelay(5 * time.Second)
 		Eventually(func() int32 { return getConnection(key).Status.ConsecutiveFailures }).
 			WithTimeout(20 * time.Second).Should(BeNumerically(">=", 1))
 		Expect(string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])).To(Equal(token))
