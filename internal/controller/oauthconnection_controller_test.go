@@ -395,7 +395,7 @@ var _ = Describe("OAuthConnection controller", func() {
 		Expect(fake.TotalRequests()).To(Equal(requests), "the token obtained before is published, not a new one")
 	})
 
-	It("reports a missing client Secret, and starts when it appears", func() {
+	It("reports a missing client Secret or key, and starts when it appears", func() {
 		fake := track(providertest.NewAurora(providertest.Options{}))
 		key := create(newConnection(ns, "waiting", oauthv1alpha1.ProviderAurora, withTokenURL(fake.TokenURL())))
 		Eventually(func(g Gomega) {
@@ -403,6 +403,15 @@ var _ = Describe("OAuthConnection controller", func() {
 			expectCondition(g, c, oauthv1alpha1.ConditionStalled, metav1.ConditionTrue, oauthv1alpha1.ReasonClientSecretNotFound)
 			expectCondition(g, c, oauthv1alpha1.ConditionReady, metav1.ConditionFalse, oauthv1alpha1.ReasonClientSecretNotFound)
 		}).Should(Succeed())
+		By("naming a missing key")
+		incomplete := createSecret(ns, "client", map[string]string{"client_id": fake.ClientID()})
+		Eventually(func(g Gomega) {
+			c := getConnection(key)
+			expectCondition(g, c, oauthv1alpha1.ConditionStalled, metav1.ConditionTrue, oauthv1alpha1.ReasonClientSecretNotFound)
+			g.Expect(condition(c, oauthv1alpha1.ConditionStalled).Message).To(ContainSubstring(`no key "client_secret"`))
+		}).Should(Succeed())
+		Expect(fake.TotalRequests()).To(BeZero())
+		Expect(k8sClient.Delete(ctx, incomplete)).To(Succeed())
 		clientSecretFor(ns, fake)
 		eventuallyReady(key)
 	})

@@ -22,36 +22,34 @@ import (
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
-// astonClub is Aston Auth: POST {host}/v1/token with a JSON body (the document's example;
-// it also takes a form), client id and secret in the body. token_type comes lower-case,
-// a missing expires_in means the token does not expire, and a refresh may return no
-// refresh token (the caller keeps the one it presented).
+// astonClub is Aston Auth: POST {host}/v1/token with a JSON body as in the document's
+// examples (it also takes a form), client id and secret in the body. token_type comes
+// lower-case (normalised to Bearer), a missing expires_in means the token does not expire,
+// and a refresh may return no refresh token (Token.RefreshToken is then empty and the
+// caller keeps the one it presented). The token request takes no scope: scopes are chosen
+// at authorisation.
 type astonClub struct{}
 
 var astonClubHosts = map[oauthv1alpha1.Environment]string{
+	"":                                  "https://auth.astonclub.com.au",
 	oauthv1alpha1.EnvironmentProduction: "https://auth.astonclub.com.au",
 	oauthv1alpha1.EnvironmentSandbox:    "https://auth-sandbox.astonclub.com.au",
 }
 
 func (astonClub) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	switch req.Grant.Type {
-	case GrantRefreshToken, GrantAuthorizationCode:
-	default:
-		return nil, unsupported(req.Provider, req.Grant.Type)
+	host, ok := astonClubHosts[req.Environment]
+	if !ok {
+		return nil, badRequest("environment %q is not an Aston Club environment (Production or Sandbox)", req.Environment)
 	}
-	endpoint := req.TokenURL
-	if endpoint == "" {
-		host, ok := astonClubHosts[req.Environment]
-		if !ok {
-			host = astonClubHosts[oauthv1alpha1.EnvironmentProduction]
-		}
-		endpoint = host + "/v1/token"
-	}
-	f, err := grantForm(req)
+	endpoint, err := c.tokenEndpoint(ctx, req, host+"/v1/token", nil)
 	if err != nil {
 		return nil, err
 	}
-	f.set("client_id", req.ClientID)
-	f.set("client_secret", req.ClientSecret)
-	return c.exchange(ctx, req, endpoint, f, encodeJSON, "")
+	p, err := userGrant(req.Grant, true)
+	if err != nil {
+		return nil, err
+	}
+	p.add("client_id", req.ClientID)
+	p.add("client_secret", req.ClientSecret)
+	return c.send(ctx, tokenRequest{endpoint: endpoint, contentType: "application/json", body: p.json()}, newRedactor(req))
 }
