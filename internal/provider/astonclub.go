@@ -22,34 +22,36 @@ import (
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
-// astonClub is Aston Auth: POST {host}/v1/token with a JSON body as in the document's
-// examples (it also takes a form), client id and secret in the body. token_type comes
-// lower-case (normalised to Bearer), a missing expires_in means the token does not expire,
-// and a refresh may return no refresh token (Token.RefreshToken is then empty and the
-// caller keeps the one it presented). The token request takes no scope: scopes are chosen
-// at authorisation.
+// astonClub is Aston Auth: POST {host}/v1/token with a JSON body (the document's example;
+// it also takes a form), client id and secret in the body. token_type comes lower-case,
+// a missing expires_in means the token does not expire, and a refresh may return no
+// refresh token (the caller keeps the one it presented).
 type astonClub struct{}
 
 var astonClubHosts = map[oauthv1alpha1.Environment]string{
-	"":                                  "https://auth.astonclub.com.au",
 	oauthv1alpha1.EnvironmentProduction: "https://auth.astonclub.com.au",
 	oauthv1alpha1.EnvironmentSandbox:    "https://auth-sandbox.astonclub.com.au",
 }
 
 func (astonClub) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	host, ok := astonClubHosts[req.Environment]
-	if !ok {
-		return nil, badRequest("environment %q is not an Aston Club environment (Production or Sandbox)", req.Environment)
+	switch req.Grant.Type {
+	case GrantRefreshToken, GrantAuthorizationCode:
+	default:
+		return nil, unsupported(req.Provider, req.Grant.Type)
 	}
-	endpoint, err := c.tokenEndpoint(ctx, req, host+"/v1/token", nil)
+	endpoint := req.TokenURL
+	if endpoint == "" {
+		host, ok := astonClubHosts[req.Environment]
+		if !ok {
+			host = astonClubHosts[oauthv1alpha1.EnvironmentProduction]
+		}
+		endpoint = host + "/v1/token"
+	}
+	f, err := grantForm(req)
 	if err != nil {
 		return nil, err
 	}
-	p, err := userGrant(req.Grant, true)
-	if err != nil {
-		return nil, err
-	}
-	p.add("client_id", req.ClientID)
-	p.add("client_secret", req.ClientSecret)
-	return c.send(ctx, tokenRequest{endpoint: endpoint, contentType: "application/json", body: p.json()}, newRedactor(req))
+	f.set("client_id", req.ClientID)
+	f.set("client_secret", req.ClientSecret)
+	return c.exchange(ctx, req, endpoint, f, encodeJSON, "")
 }

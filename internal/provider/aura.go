@@ -19,28 +19,23 @@ package provider
 import "context"
 
 // aura is Aura's customer OAuth: a multipart/form-data POST to the client's own
-// https://{domain}/oauth/token (spec.tokenURL), client id and secret in the body,
-// exchanging a code once and then refresh tokens. Every refresh returns a new refresh
-// token, returned in Token.RefreshToken for the caller to persist.
-//
+// https://{domain}/oauth/token, client id and secret in the body, exchanging a code once
+// (with redirect_uri) and then refresh tokens. Every refresh returns a new refresh token.
 // The field names are those of the document's examples and RFC 6749 (refresh_token,
-// redirect_uri), not of its field lists, which say redirect_url, and code for a refresh.
+// redirect_uri), not of its field lists (code, redirect_url).
 type aura struct{}
 
 func (aura) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	if req.TokenURL == "" {
-		return nil, badRequest("spec.tokenURL is required for Aura (its token endpoint is per client: https://{domain}/oauth/token)")
+	switch req.Grant.Type {
+	case GrantRefreshToken, GrantAuthorizationCode:
+	default:
+		return nil, unsupported(req.Provider, req.Grant.Type)
 	}
-	endpoint, err := c.tokenEndpoint(ctx, req, "", nil)
+	f, err := grantForm(req)
 	if err != nil {
 		return nil, err
 	}
-	p, err := userGrant(req.Grant, true)
-	if err != nil {
-		return nil, err
-	}
-	p.add("client_id", req.ClientID)
-	p.add("client_secret", req.ClientSecret)
-	body, contentType := p.multipart()
-	return c.send(ctx, tokenRequest{endpoint: endpoint, contentType: contentType, body: body}, newRedactor(req))
+	f.set("client_id", req.ClientID)
+	f.set("client_secret", req.ClientSecret)
+	return c.exchange(ctx, req, req.TokenURL, f, encodeMultipart, "")
 }

@@ -17,105 +17,68 @@ limitations under the License.
 package provider
 
 import (
-	"cmp"
 	"context"
 	"maps"
-	"net/url"
-	"slices"
 	"strings"
 
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
 // generic is any RFC 6749 authorization server: client credentials, or a refresh token,
-// with the client authentication and body encoding the spec states (never detected: a
-// refused request re-sent another way could burn a single-use refresh token), the extra
-// parameters it lists, and the token endpoint given or discovered.
+// with the client authentication and body encoding the spec states (never detected), the
+// extra parameters it lists, and the token endpoint given or discovered.
 type generic struct{}
 
-// reservedParameters are set by the request itself; extraParameters may not override them.
-var reservedParameters = []string{"grant_type", "client_id", "client_secret", "refresh_token", "code", "redirect_uri", "scope", "audience"}
-
 func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	auth := cmp.Or(req.ClientAuthentication, oauthv1alpha1.ClientAuthenticationBasic)
-	if auth != oauthv1alpha1.ClientAuthenticationBasic && auth != oauthv1alpha1.ClientAuthenticationBody {
-		return nil, badRequest("client authentication %q is not Basic or Body", auth)
-	}
-	enc := cmp.Or(req.RequestEncoding, oauthv1alpha1.RequestEncodingForm)
-	if enc != oauthv1alpha1.RequestEncodingForm && enc != oauthv1alpha1.RequestEncodingJSON && enc != oauthv1alpha1.RequestEncodingMultipart {
-		return nil, badRequest("request encoding %q is not Form, JSON or Multipart", enc)
-	}
-	var p params
 	switch req.Grant.Type {
-	case "", GrantClientCredentials:
-		p.add("grant_type", string(GrantClientCredentials))
-	case GrantRefreshToken:
-		if req.Grant.RefreshToken == "" {
-			return nil, badRequest("grant has no refresh_token")
-		}
-		p.add("grant_type", string(GrantRefreshToken))
-		p.add("refresh_token", req.Grant.RefreshToken)
+	case "", GrantClientCredentials, GrantRefreshToken:
 	default:
-		return nil, badRequest("grant type %q is not supported by Generic (client_credentials or refresh_token)", req.Grant.Type)
+		return nil, unsupported(req.Provider, req.Grant.Type)
 	}
-	names := slices.Sorted(maps.Keys(req.ExtraParameters))
-	for _, name := range names {
-		if slices.Contains(reservedParameters, name) {
-			return nil, badRequest("spec.extraParameters must not set %s", name)
+	endpoint := req.TokenURL
+	if endpoint == "" {
+		var err error
+		if endpoint, err = c.discoverTokenEndpoint(ctx, req, req.IssuerURL); err != nil {
+			return nil, err
 		}
 	}
-	red := newRedactor(req)
-	endpoint, err := c.tokenEndpoint(ctx, req, "", red)
+	basic := req.ClientAuthentication != oauthv1alpha1.ClientAuthenticationBody
+	params := map[string]string{"audience": req.Audience}
+	maps.Copy(params, req.ExtraParameters)
+	cc := req.Grant.Type == "" || req.Grant.Type == GrantClientCredentials
+	if cc && (req.RequestEncoding == "" || req.RequestEncoding == oauthv1alpha1.RequestEncodingForm) {
+		style := oauth2.AuthStyleInParams
+		if basic {
+			style = oauth2.AuthStyleInHeader
+		}
+		return c.clientCredentials(ctx, req, endpoint, style, params)
+	}
+	// Refresh tokens, and the JSON and multipart encodings, are outside x/oauth2.
+	f, err := grantForm(req)
 	if err != nil {
 		return nil, err
 	}
-
-	if p.get("grant_type") == string(GrantClientCredentials) && enc == oauthv1alpha1.RequestEncodingForm {
-		// The one Generic request x/oauth2 makes exactly as specified (see rfc6749.go).
-		style := oauth2.AuthStyleInParams
-		if auth == oauthv1alpha1.ClientAuthenticationBasic {
-			// x/oauth2 form-urlencodes the id and secret first, as RFC 6749 2.3.1 says.
-			style = oauth2.AuthStyleInHeader
-		}
-		extra := url.Values{}
-		if req.Audience != "" {
-			extra.Set("audience", req.Audience)
-		}
-		for _, name := range names {
-			if v := req.ExtraParameters[name]; v != "" {
-				extra.Set(name, v)
-			}
-		}
-		return c.clientCredentials(ctx, &clientcredentials.Config{
-			ClientID: req.ClientID, ClientSecret: req.ClientSecret, TokenURL: endpoint,
-			Scopes: req.Scopes, EndpointParams: extra, AuthStyle: style,
-		}, red)
+	if len(req.Scopes) > 0 {
+		f.set("scope", strings.Join(req.Scopes, " "))
 	}
-
-	p.add("scope", strings.Join(req.Scopes, " "))
-	p.add("audience", req.Audience)
-	for _, name := range names {
-		p.add(name, req.ExtraParameters[name])
+	for k, v := range params {
+		f.set(k, v)
 	}
-	tr := tokenRequest{endpoint: endpoint}
-	if auth == oauthv1alpha1.ClientAuthenticationBasic {
-		// RFC 6749 section 2.3.1: the id and secret are form-urlencoded, then joined by
-		// ":" and base64-encoded, so a ":" or "%" in either survives the trip.
-		tr.basic = &[2]string{url.QueryEscape(req.ClientID), url.QueryEscape(req.ClientSecret)}
+	authorization := ""
+	if basic {
+		authorization = basicAuth(req.ClientID, req.ClientSecret, true)
 	} else {
-		p.add("client_id", req.ClientID)
-		p.add("client_secret", req.ClientSecret)
+		f.set("client_id", req.ClientID)
+		f.set("client_secret", req.ClientSecret)
 	}
-	switch enc {
+	enc := encodeForm
+	switch req.RequestEncoding {
 	case oauthv1alpha1.RequestEncodingJSON:
-		tr.contentType, tr.body = "application/json", p.json()
+		enc = encodeJSON
 	case oauthv1alpha1.RequestEncodingMultipart:
-		tr.body, tr.contentType = p.multipart()
-	default:
-		tr.contentType, tr.body = "application/x-www-form-urlencoded", p.form()
+		enc = encodeMultipart
 	}
-	return c.send(ctx, tr, red)
+	return c.exchange(ctx, req, endpoint, f, enc, authorization)
 }

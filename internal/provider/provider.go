@@ -202,35 +202,3 @@ type Client struct {
 	once sync.Once
 	hc   *http.Client
 }
-
-// Token performs one token request for req in the dialect of req.Provider, within
-// c.Timeout (discovery included), and returns the normalised token or an *Error.
-func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
-	if req == nil {
-		return nil, badRequest("no token request")
-	}
-	p, ok := providers[req.Provider]
-	if !ok {
-		return nil, badRequest("unknown provider %q", req.Provider)
-	}
-	if c == nil {
-		c = &Client{}
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout())
-	defer cancel()
-	return p.Token(ctx, c, req)
-}
-
-func (c *Client) timeout() time.Duration {
-	if c.Timeout > 0 {
-		return c.Timeout
-	}
-	return DefaultTimeout
-}
-
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
-	}
-	return time.Now()
-}

@@ -16,559 +16,602 @@ limitations under the License.
 
 package provider
 
-// The RFC 6749 machinery every provider shares: request bodies, sending, the section 5.1
-// success and 5.2 error responses, normalisation and classification.
-
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
-// badRequest is a permanent error raised before any request is sent: the spec or the grant
-// must change.
-func badRequest(format string, args ...any) *Error {
-	return &Error{Kind: BadRequest, Err: fmt.Errorf(format, args...)}
-}
+// This file is the RFC 6749 machinery every provider shares: the hardened HTTP client, the
+// URL rule, sending a token request in each encoding, reading and normalising the answer,
+// classifying failures, redacting secrets, and discovery.
 
-// param is one token request parameter. A slice of them keeps the order of the provider's
-// documented example in JSON and multipart bodies, which makes captured requests easy to
-// compare with the document.
-type param struct{ name, value string }
-
-type params []param
-
-// add appends name=value, skipping empty values: an optional parameter is absent, never "".
-func (p *params) add(name, value string) {
-	if value != "" {
-		*p = append(*p, param{name, value})
+// Token performs one token request for req, in its provider's dialect.
+func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
+	p, ok := providers[req.Provider]
+	if !ok {
+		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("unknown provider %q", req.Provider)}
 	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return p.Token(ctx, c, req)
 }
 
-func (p params) get(name string) string {
-	for _, kv := range p {
-		if kv.name == name {
-			return kv.value
+func (c *Client) httpClient() *http.Client {
+	if c.HTTPClient != nil {
+		return c.HTTPClient
+	}
+	c.once.Do(func() {
+		policy := c.Policy
+		if policy == nil {
+			policy = DefaultAddressPolicy()
 		}
-	}
-	return ""
+		c.hc = NewHTTPClient(policy)
+	})
+	return c.hc
 }
 
-// form encodes p as application/x-www-form-urlencoded.
-func (p params) form() []byte {
-	var b strings.Builder
-	for i, kv := range p {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(url.QueryEscape(kv.name))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(kv.value))
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
 	}
-	return []byte(b.String())
+	return time.Now()
 }
 
-// json encodes p as a JSON object of strings, in order.
-func (p params) json() []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, kv := range p {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(kv.name) // marshalling a string cannot fail
-		v, _ := json.Marshal(kv.value)
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
+// NewHTTPClient returns the client token requests go through: TLS verification always on
+// (TLS 1.2 at least), proxies from the environment, connections to addresses the policy
+// blocks refused, and no redirect followed — a token endpoint that redirects is
+// misconfigured, and following it would carry credentials to wherever it points.
+func NewHTTPClient(policy *AddressPolicy) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: policy.control}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: DefaultTimeout,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	b.WriteByte('}')
-	return b.Bytes()
 }
 
-// multipart encodes p as multipart/form-data and returns the body and its content type
-// (which carries the boundary).
-func (p params) multipart() ([]byte, string) {
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	for _, kv := range p {
-		_ = w.WriteField(kv.name, kv.value) // writes to a bytes.Buffer cannot fail
-	}
-	_ = w.Close()
-	return b.Bytes(), w.FormDataContentType()
-}
-
-// userGrant returns the parameters of a refresh_token or authorization_code grant, the only
-// grants the user-delegated providers run. redirectURI says whether the provider requires
-// redirect_uri with a code.
-func userGrant(g Grant, redirectURI bool) (params, error) {
-	var p params
-	switch g.Type {
-	case GrantRefreshToken:
-		if g.RefreshToken == "" {
-			return nil, badRequest("grant has no refresh_token")
-		}
-		p.add("grant_type", string(g.Type))
-		p.add("refresh_token", g.RefreshToken)
-	case GrantAuthorizationCode:
-		if g.Code == "" {
-			return nil, badRequest("grant has no code")
-		}
-		if redirectURI && g.RedirectURI == "" {
-			return nil, badRequest("grant has a code but no redirect_uri, which this provider requires")
-		}
-		p.add("grant_type", string(g.Type))
-		p.add("code", g.Code)
-		p.add("redirect_uri", g.RedirectURI)
-	default:
-		return nil, badRequest("grant type %q is not supported by this provider (want refresh_token or authorization_code)", g.Type)
-	}
-	return p, nil
-}
-
-// tokenRequest is one hand-written token request.
-type tokenRequest struct {
-	endpoint    string // validated by checkEndpoint
-	contentType string // empty: no body
-	body        []byte
-	// basic, when set, is sent as HTTP Basic; the caller decides whether to form-encode.
-	basic *[2]string
-	// parse reads a 2xx body; nil: parseTokenResponse.
-	parse func(mediaType string, body []byte, now time.Time) (*Token, error)
-}
-
-// send performs tr and returns the normalised token or a classified *Error.
-func (c *Client) send(ctx context.Context, tr tokenRequest, red redactor) (*Token, error) {
-	var body io.Reader
-	if tr.body != nil {
-		body = bytes.NewReader(tr.body)
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, tr.endpoint, body)
-	if err != nil {
-		return nil, &Error{Kind: BadRequest, Err: red.wrap(err)}
-	}
-	if tr.contentType != "" {
-		hreq.Header.Set("Content-Type", tr.contentType)
-	}
-	hreq.Header.Set("Accept", "application/json")
-	if tr.basic != nil {
-		hreq.SetBasicAuth(tr.basic[0], tr.basic[1])
-	}
-	resp, err := c.httpClient().Do(hreq)
-	if err != nil {
-		return nil, transportError(err, red)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body) // already read and capped by cappedTransport
-	if err != nil {
-		return nil, transportError(err, red)
-	}
-	mediaType := mediaTypeOf(resp.Header)
-	now := c.now()
-	if oe := parseOAuthError(mediaType, raw); !success(resp.StatusCode) || oe.code != "" {
-		return nil, responseError(resp.StatusCode, resp.Header, oe, red, now)
-	}
-	parse := tr.parse
-	if parse == nil {
-		parse = parseTokenResponse
-	}
-	tok, err := parse(mediaType, raw, now)
-	if err != nil {
-		return nil, malformed(resp.StatusCode, err, red)
-	}
-	return tok, nil
-}
-
-func success(status int) bool { return status >= 200 && status < 300 }
-
-func mediaTypeOf(h http.Header) string {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	return mt
-}
-
-// malformed is a 2xx response we cannot use. It is Transient: a proxy's error page or a
-// half-deployed server is more likely than a provider that changed its format for good.
-func malformed(status int, err error, red redactor) *Error {
-	return &Error{Kind: Transient, StatusCode: status, Err: red.wrap(fmt.Errorf("malformed token response: %w", err))}
-}
-
-// transportError classifies a failure to get a response at all.
-func transportError(err error, red redactor) *Error {
-	e := &Error{Kind: Transient, Err: red.wrap(err)}
+// dialKind classifies a failed request: a blocked address is permanent (only a change of
+// the spec or of the policy helps), anything else on the way is transient.
+func dialKind(err error) Kind {
 	if _, ok := errors.AsType[*errBlockedAddress](err); ok {
-		// Only the manager's flag or the spec can change this: retrying is pointless.
-		e.Kind = BadRequest
-	}
-	switch {
-	case errors.Is(err, errRedirectRefused):
-		e.Kind = BadRequest
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
-		e.Err = red.wrap(fmt.Errorf("timed out: %w", err))
-	}
-	return e
-}
-
-// oauthError is the RFC 6749 section 5.2 error of a response, when it has one.
-type oauthError struct{ code, description string }
-
-// parseOAuthError reads `error` and `error_description` from a JSON (or, for the few
-// servers that answer that way, form-encoded) body; anything else yields no code.
-func parseOAuthError(mediaType string, body []byte) oauthError {
-	if isFormMediaType(mediaType) {
-		v, err := url.ParseQuery(string(body))
-		if err != nil {
-			return oauthError{}
-		}
-		return oauthError{v.Get("error"), v.Get("error_description")}
-	}
-	var e struct {
-		Code        any `json:"error"`
-		Description any `json:"error_description"`
-	}
-	if json.Unmarshal(body, &e) != nil {
-		return oauthError{}
-	}
-	// Only strings count: some APIs put an object or a boolean under "error".
-	code, _ := e.Code.(string)
-	desc, _ := e.Description.(string)
-	return oauthError{code, desc}
-}
-
-func isFormMediaType(mt string) bool {
-	return mt == "application/x-www-form-urlencoded" || mt == "text/plain"
-}
-
-// maxRetryAfter bounds a provider's Retry-After: a typo or hostile value must not park a
-// connection for days; the controller's own backoff takes over beyond it.
-const maxRetryAfter = time.Hour
-
-// responseError classifies a refused token request.
-func responseError(status int, h http.Header, oe oauthError, red redactor, now time.Time) *Error {
-	e := &Error{
-		Kind:        classify(status, oe.code),
-		StatusCode:  status,
-		Code:        red.clip(oe.code, maxCodeLen),
-		Description: red.clip(oe.description, maxDescriptionLen),
-		RetryAfter:  retryAfter(h.Get("Retry-After"), now),
-	}
-	if status >= 300 && status < 400 {
-		e.Err = errors.New("the token endpoint answered with a redirect, which is never followed for a token request (it would re-send the client secret and grant): set the final token URL")
-	}
-	return e
-}
-
-// classify maps an HTTP status and an RFC 6749 error code to a Kind. Server trouble wins
-// over the code (a 503 saying invalid_grant is still an outage), then the code decides,
-// then the status.
-func classify(status int, code string) Kind {
-	switch {
-	case status == http.StatusTooManyRequests, status >= 500:
-		return Transient
-	case code == "invalid_grant":
-		return InvalidGrant
-	case code == "invalid_client", code == "unauthorized_client":
-		return InvalidClient
-	case code == "temporarily_unavailable", code == "server_error", code == "slow_down":
-		// Authorization-endpoint codes that some servers also use at the token endpoint.
-		return Transient
-	case status == http.StatusUnauthorized:
-		// RFC 6749 section 5.2: a 401 is the answer to failed client authentication.
-		return InvalidClient
-	case status >= 300 && status < 500:
-		return BadRequest
-	case success(status):
-		// An error code in a 2xx: the server refused, whatever its status says.
 		return BadRequest
 	}
 	return Transient
 }
 
-// retryAfter parses Retry-After as delay-seconds or an HTTP-date (RFC 9110 section
-// 10.2.3); zero when absent or unparseable.
+// checkURL enforces https, allowing http only to loopback hosts. The API server's
+// validation says the same for the spec; this also covers discovered endpoints.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %q is not an absolute URL", raw)}
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %s must use https (http only for loopback hosts)", u.Redacted())}
+	}
+	if u.User != nil {
+		return &Error{Kind: BadRequest, Err: errors.New("token endpoint URLs must not carry credentials")}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redactor replaces every secret of a request in text.
+type redactor struct{ r *strings.Replacer }
+
+func newRedactor(req *Request) redactor {
+	var secrets []string
+	for _, s := range []string{req.ClientSecret, req.Grant.RefreshToken, req.Grant.Code, url.PathEscape(req.Grant.Code),
+		url.QueryEscape(req.ClientSecret), url.QueryEscape(req.Grant.RefreshToken), url.QueryEscape(req.Grant.Code)} {
+		if len(s) >= 4 {
+			secrets = append(secrets, s)
+		}
+	}
+	// Longest first, so that a secret inside another is not half replaced.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	args := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		args = append(args, s, "[redacted]")
+	}
+	return redactor{r: strings.NewReplacer(args...)}
+}
+
+func (r redactor) String(s string) string { return r.r.Replace(s) }
+
+// error wraps err with its text redacted, keeping it matchable for net errors.
+func (r redactor) error(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &redactedError{msg: r.String(err.Error()), cause: err}
+}
+
+type redactedError struct {
+	msg   string
+	cause error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+
+// Unwrap keeps errors.As working (e.g. *net.OpError to tell a request that was never sent).
+// The cause's own text is never printed.
+func (e *redactedError) Unwrap() error { return e.cause }
+
+// form is a token request's parameters in order of insertion.
+type form struct {
+	keys   []string
+	values map[string]string
+}
+
+func newForm() *form { return &form{values: map[string]string{}} }
+
+func (f *form) set(k, v string) {
+	if v == "" {
+		return
+	}
+	if _, ok := f.values[k]; !ok {
+		f.keys = append(f.keys, k)
+	}
+	f.values[k] = v
+}
+
+// encoding is how a token request's body is written.
+type encoding int
+
+const (
+	encodeForm encoding = iota
+	encodeJSON
+	encodeMultipart
+)
+
+func (f *form) body(enc encoding) (io.Reader, string, error) {
+	switch enc {
+	case encodeJSON:
+		m := make(map[string]string, len(f.keys))
+		for _, k := range f.keys {
+			m[k] = f.values[k]
+		}
+		raw, err := json.Marshal(m)
+		return bytes.NewReader(raw), "application/json", err
+	case encodeMultipart:
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for _, k := range f.keys {
+			if err := w.WriteField(k, f.values[k]); err != nil {
+				return nil, "", err
+			}
+		}
+		if err := w.Close(); err != nil {
+			return nil, "", err
+		}
+		return &buf, w.FormDataContentType(), nil
+	default:
+		v := url.Values{}
+		for _, k := range f.keys {
+			v.Set(k, f.values[k])
+		}
+		return strings.NewReader(v.Encode()), "application/x-www-form-urlencoded", nil
+	}
+}
+
+// basicAuth is an Authorization header value; formEncoded applies RFC 6749 section 2.3.1
+// (id and secret form-urlencoded before base64), raw sends them as `curl -u` does.
+func basicAuth(id, secret string, formEncoded bool) string {
+	if formEncoded {
+		id, secret = url.QueryEscape(id), url.QueryEscape(secret)
+	}
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))
+}
+
+// post sends one token request and returns the response body, read through the size cap.
+func (c *Client) post(ctx context.Context, req *Request, endpoint string, body io.Reader, contentType, authorization string) (int, http.Header, []byte, error) {
+	red := newRedactor(req)
+	if err := checkURL(endpoint); err != nil {
+		return 0, nil, nil, err
+	}
+	if body == nil {
+		body = http.NoBody
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
+	if err != nil {
+		return 0, nil, nil, &Error{Kind: BadRequest, Err: red.error(err)}
+	}
+	if contentType != "" {
+		hreq.Header.Set("Content-Type", contentType)
+	}
+	if authorization != "" {
+		hreq.Header.Set("Authorization", authorization)
+	}
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient().Do(hreq)
+	if err != nil {
+		return 0, nil, nil, &Error{Kind: dialKind(err), Err: red.error(err)}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: red.error(err)}
+	}
+	if len(raw) > MaxResponseBytes {
+		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode,
+			Err: fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)}
+	}
+	return resp.StatusCode, resp.Header, raw, nil
+}
+
+// tokenResponse is RFC 6749 section 5.1, tolerant of expires_in as a string.
+type tokenResponse struct {
+	AccessToken  string          `json:"access_token"`
+	TokenType    string          `json:"token_type"`
+	ExpiresIn    json.RawMessage `json:"expires_in"`
+	RefreshToken string          `json:"refresh_token"`
+	Scope        string          `json:"scope"`
+}
+
+// errorResponse is RFC 6749 section 5.2.
+type errorResponse struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+// ParseTokenResponse reads an RFC 6749 section 5.1 response body.
+func ParseTokenResponse(body []byte, now time.Time) (*Token, error) {
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return nil, errors.New("malformed token response: not a JSON object")
+	}
+	if tr.AccessToken == "" {
+		return nil, errors.New("malformed token response: no access_token")
+	}
+	tok := &Token{
+		AccessToken:  tr.AccessToken,
+		TokenType:    normaliseType(tr.TokenType),
+		Scope:        tr.Scope,
+		RefreshToken: tr.RefreshToken,
+	}
+	seconds, present, err := parseExpiresIn(tr.ExpiresIn)
+	if err != nil {
+		return nil, err
+	}
+	if present {
+		tok.Expiry = now.Add(time.Duration(seconds) * time.Second)
+	} else {
+		tok.Expiry = jwtExpiry(tok.AccessToken)
+	}
+	return tok, nil
+}
+
+// parseExpiresIn reads expires_in as a JSON number or a numeric string.
+func parseExpiresIn(raw json.RawMessage) (int64, bool, error) {
+	s := strings.TrimSpace(string(raw))
+	if s == "" || s == "null" {
+		return 0, false, nil
+	}
+	s = strings.Trim(s, `"`)
+	if s == "" {
+		return 0, false, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 100*365*24*3600 {
+		return 0, false, errors.New("malformed token response: expires_in is not a number of seconds")
+	}
+	return int64(f), true, nil
+}
+
+// normaliseType spells the bearer type "Bearer" whatever case came (or none, as Aurinko).
+func normaliseType(t string) string {
+	if t == "" || strings.EqualFold(t, "bearer") {
+		return "Bearer"
+	}
+	return t
+}
+
+// jwtExpiry reads the exp claim of a JWT access token; zero when it is not one.
+func jwtExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == "" {
+		return time.Time{}
+	}
+	exp, err := claims.Exp.Float64()
+	if err != nil || exp <= 0 {
+		return time.Time{}
+	}
+	sec := int64(exp)
+	return time.Unix(sec, int64((exp-float64(sec))*1e9)).UTC()
+}
+
+// maxDescription bounds the provider's error_description in error text.
+const maxDescription = 200
+
+// classify turns a non-2xx answer into an *Error.
+func classify(status int, header http.Header, body []byte, red redactor) *Error {
+	e := &Error{StatusCode: status}
+	var er errorResponse
+	if json.Unmarshal(body, &er) == nil {
+		e.Code = red.String(truncate(er.Error, 64))
+		e.Description = red.String(truncate(er.ErrorDescription, maxDescription))
+	}
+	switch {
+	case status == http.StatusTooManyRequests || status >= 500:
+		e.Kind = Transient
+		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
+	case er.Error == "invalid_grant":
+		e.Kind = InvalidGrant
+	case er.Error == "invalid_client" || er.Error == "unauthorized_client":
+		e.Kind = InvalidClient
+	case status == http.StatusUnauthorized && er.Error == "":
+		e.Kind = InvalidClient
+	case status >= 300 && status < 400:
+		e.Kind = BadRequest
+		e.Err = errors.New("the token endpoint redirected; redirects are not followed")
+	default:
+		e.Kind = BadRequest
+	}
+	return e
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// retryAfter reads a Retry-After header: seconds or an HTTP-date.
 func retryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	var d time.Duration
-	if secs, err := strconv.ParseUint(v, 10, 64); err == nil {
-		d = time.Duration(min(secs, uint64(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
 	}
-	return max(0, min(d, maxRetryAfter))
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
-// tokenFields is a token response before normalisation, whichever parser read it.
-type tokenFields struct {
-	accessToken  string
-	tokenType    string
-	refreshToken string
-	scope        string
-	// expiresIn is the expires_in value as text (a JSON number's literal, or a string):
-	// empty when absent.
-	expiresIn string
-}
-
-// maxLifetime bounds expires_in so the expiry cannot overflow time.Duration; a century is
-// "does not expire" for any practical purpose.
-const maxLifetime = 100 * 365 * 24 * time.Hour
-
-// normalise builds the Token. TokenType is "Bearer" for a bearer token whatever the case
-// (Aston Club sends "bearer") and when token_type is absent (Aurinko); another type (a
-// Generic server's DPoP, say) is kept as sent, since labelling it Bearer would mislead the
-// workload. The expiry comes from expires_in, else from the exp claim of a JWT access
-// token, else there is none.
-//
-// An expires_in of zero or less is treated as absent: taken literally it would mean a token
-// already expired, and refreshing in a tight loop helps nobody.
-func (f tokenFields) normalise(now time.Time) (*Token, error) {
-	if f.accessToken == "" {
-		return nil, errors.New("no access_token")
+// exchange posts a token request and parses an RFC 6749 answer.
+func (c *Client) exchange(ctx context.Context, req *Request, endpoint string, f *form, enc encoding, authorization string) (*Token, error) {
+	body, contentType, err := f.body(enc)
+	if err != nil {
+		return nil, &Error{Kind: BadRequest, Err: err}
 	}
-	typ := strings.TrimSpace(f.tokenType)
-	switch {
-	case typ == "" || strings.EqualFold(typ, "bearer"):
-		typ = "Bearer"
-	case !isTokenTypeName(typ):
-		return nil, errors.New("token_type is not a token type name")
-	}
-	t := &Token{AccessToken: f.accessToken, TokenType: typ, Scope: f.scope, RefreshToken: f.refreshToken}
-	lifetime, err := parseExpiresIn(f.expiresIn)
+	status, header, raw, err := c.post(ctx, req, endpoint, body, contentType, authorization)
 	if err != nil {
 		return nil, err
 	}
-	if lifetime > 0 {
-		t.Expiry = now.Add(lifetime)
-	} else if exp, ok := jwtExpiry(f.accessToken); ok {
-		t.Expiry = exp
-	}
-	return t, nil
+	return c.answer(req, status, header, raw, ParseTokenResponse)
 }
 
-// isTokenTypeName accepts a short name of letters, digits and "-._" (RFC 6749 section 7.1
-// types are registered names such as "Bearer", "DPoP", "N_A"), keeping odd bytes out of the
-// workload Secret.
-func isTokenTypeName(s string) bool {
-	if len(s) > 64 {
-		return false
+// answer turns a response into a token with parse, or into a classified error.
+func (c *Client) answer(req *Request, status int, header http.Header, raw []byte,
+	parse func([]byte, time.Time) (*Token, error)) (*Token, error) {
+	red := newRedactor(req)
+	if status < 200 || status > 299 {
+		return nil, classify(status, header, raw, red)
 	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
-			return false
+	tok, err := parse(raw, c.now())
+	if err != nil {
+		return nil, &Error{Kind: Transient, StatusCode: status, Err: red.error(err)}
+	}
+	return tok, nil
+}
+
+// clientCredentials runs the client credentials grant through x/oauth2, with the client
+// authentication style stated, never auto-detected.
+func (c *Client) clientCredentials(ctx context.Context, req *Request, endpoint string, style oauth2.AuthStyle, params map[string]string) (*Token, error) {
+	if err := checkURL(endpoint); err != nil {
+		return nil, err
+	}
+	cc := clientcredentials.Config{
+		ClientID:       req.ClientID,
+		ClientSecret:   req.ClientSecret,
+		TokenURL:       endpoint,
+		Scopes:         req.Scopes,
+		AuthStyle:      style,
+		EndpointParams: url.Values{},
+	}
+	for k, v := range params {
+		if v != "" {
+			cc.EndpointParams.Set(k, v)
 		}
 	}
-	return true
-}
-
-// parseExpiresIn reads expires_in from its text; 0 when absent. Integers, decimals
-// (truncated) and the same inside a JSON string (some servers quote it) are accepted.
-func parseExpiresIn(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "null" {
-		return 0, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("expires_in is not a number")
-	}
-	if f <= 0 {
-		return 0, nil
-	}
-	return min(time.Duration(min(f, maxLifetime.Seconds()))*time.Second, maxLifetime), nil
-}
-
-// jwtExpiry returns the exp claim of an access token that is a JWS compact serialisation
-// (three base64url segments with a JSON object payload). The signature is not checked: the
-// claim only schedules the next refresh, and the token came straight from the provider over
-// TLS. A non-numeric or absurd exp counts as no claim.
-func jwtExpiry(token string) (time.Time, bool) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-		return time.Time{}, false
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	red := newRedactor(req)
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, c.httpClient()))
 	if err != nil {
-		return time.Time{}, false
+		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil {
+			if re.Response.StatusCode >= 200 && re.Response.StatusCode <= 299 {
+				return nil, &Error{Kind: Transient, StatusCode: re.Response.StatusCode, Err: errors.New("malformed token response")}
+			}
+			return nil, classify(re.Response.StatusCode, re.Response.Header, re.Body, red)
+		}
+		if strings.Contains(err.Error(), "server response missing access_token") || strings.Contains(err.Error(), "cannot parse") {
+			return nil, &Error{Kind: Transient, Err: errors.New("malformed token response")}
+		}
+		return nil, &Error{Kind: dialKind(err), Err: red.error(err)}
 	}
-	var claims map[string]json.RawMessage
-	if json.Unmarshal(payload, &claims) != nil {
-		return time.Time{}, false
+	out := &Token{
+		AccessToken:  tok.AccessToken,
+		TokenType:    normaliseType(tok.TokenType),
+		RefreshToken: tok.RefreshToken,
+		Expiry:       tok.Expiry,
 	}
-	raw := strings.TrimSpace(string(claims["exp"]))
-	if raw == "" || raw[0] == '"' {
-		// RFC 7519 NumericDate is a JSON number, never a string.
-		return time.Time{}, false
+	if s, ok := tok.Extra("scope").(string); ok {
+		out.Scope = s
 	}
-	exp, err := strconv.ParseFloat(raw, 64)
-	if err != nil || !(exp > 0 && exp < 253402300800) { // before year 10000
-		return time.Time{}, false
+	if out.Expiry.IsZero() {
+		out.Expiry = jwtExpiry(out.AccessToken)
 	}
-	sec, frac := math.Modf(exp)
-	return time.Unix(int64(sec), int64(frac*1e9)), true
+	return out, nil
 }
 
-// parseTokenResponse reads an RFC 6749 section 5.1 response. JSON is the standard; a
-// form-encoded body (Content-Type application/x-www-form-urlencoded or text/plain) is
-// accepted as x/oauth2 does, so both code paths read the same servers.
-func parseTokenResponse(mediaType string, body []byte, now time.Time) (*Token, error) {
-	if isFormMediaType(mediaType) {
-		v, err := url.ParseQuery(string(body))
+// grantForm starts a token request body with the grant's parameters.
+func grantForm(req *Request) (*form, error) {
+	f := newForm()
+	switch req.Grant.Type {
+	case GrantRefreshToken:
+		if req.Grant.RefreshToken == "" {
+			return nil, &Error{Kind: BadRequest, Err: errors.New("no refresh token to present")}
+		}
+		f.set("grant_type", string(GrantRefreshToken))
+		f.set("refresh_token", req.Grant.RefreshToken)
+	case GrantAuthorizationCode:
+		if req.Grant.Code == "" {
+			return nil, &Error{Kind: BadRequest, Err: errors.New("no code to present")}
+		}
+		f.set("grant_type", string(GrantAuthorizationCode))
+		f.set("code", req.Grant.Code)
+		f.set("redirect_uri", req.Grant.RedirectURI)
+	case GrantClientCredentials, "":
+		f.set("grant_type", string(GrantClientCredentials))
+	}
+	return f, nil
+}
+
+func unsupported(p oauthv1alpha1.Provider, g GrantType) error {
+	return &Error{Kind: BadRequest, Err: fmt.Errorf("provider %s does not take the %s grant", p, g)}
+}
+
+// discoveryTTL is how long a discovered token endpoint is reused.
+const discoveryTTL = time.Hour
+
+// maxDiscoveryEntries bounds the discovery cache.
+const maxDiscoveryEntries = 1024
+
+type discovered struct {
+	endpoint string
+	at       time.Time
+}
+
+var discovery struct {
+	sync.Mutex
+	entries map[string]discovered
+}
+
+// discoverTokenEndpoint reads the token endpoint from the issuer's OpenID Connect
+// configuration, falling back to RFC 8414 authorization server metadata. The issuer's
+// trailing slash is dropped first: the documented Aurora issuers end in "/", and
+// "//.well-known" is not their document.
+func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer string) (string, error) {
+	base := strings.TrimRight(issuer, "/")
+	if err := checkURL(base); err != nil {
+		return "", err
+	}
+	discovery.Lock()
+	if d, ok := discovery.entries[base]; ok && c.now().Sub(d.at) < discoveryTTL {
+		discovery.Unlock()
+		return d.endpoint, nil
+	}
+	discovery.Unlock()
+	var lastErr error
+	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+		endpoint, err := c.fetchMetadata(ctx, req, base+path)
 		if err != nil {
-			return nil, err
+			lastErr = err
+			continue
 		}
-		return tokenFields{
-			accessToken:  v.Get("access_token"),
-			tokenType:    v.Get("token_type"),
-			refreshToken: v.Get("refresh_token"),
-			scope:        v.Get("scope"),
-			expiresIn:    v.Get("expires_in"),
-		}.normalise(now)
-	}
-	var r struct {
-		AccessToken  string          `json:"access_token"`
-		TokenType    string          `json:"token_type"`
-		RefreshToken string          `json:"refresh_token"`
-		Scope        json.RawMessage `json:"scope"`
-		ExpiresIn    json.RawMessage `json:"expires_in"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, err
-	}
-	expiresIn, err := scalarText(r.ExpiresIn)
-	if err != nil {
-		return nil, fmt.Errorf("expires_in: %w", err)
-	}
-	var scope any
-	if len(r.Scope) > 0 {
-		if err := json.Unmarshal(r.Scope, &scope); err != nil {
-			return nil, err
-		}
-	}
-	return tokenFields{
-		accessToken:  r.AccessToken,
-		tokenType:    r.TokenType,
-		refreshToken: r.RefreshToken,
-		scope:        scopeText(scope),
-		expiresIn:    expiresIn,
-	}.normalise(now)
-}
-
-// scalarText renders a JSON string or number as text (a number by its literal, so large
-// integers keep every digit); empty for null or absent.
-func scalarText(raw json.RawMessage) (string, error) {
-	s := strings.TrimSpace(string(raw))
-	switch {
-	case s == "" || s == "null":
-		return "", nil
-	case s[0] == '"':
-		var v string
-		err := json.Unmarshal(raw, &v)
-		return v, err
-	case s[0] == '-' || (s[0] >= '0' && s[0] <= '9'):
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
+		if err := checkURL(endpoint); err != nil {
 			return "", err
 		}
-		return n.String(), nil
-	}
-	return "", errors.New("want a string or a number")
-}
-
-// scopeText renders scope as RFC 6749 wants it (space-separated), accepting the JSON array
-// a few servers send.
-func scopeText(v any) string {
-	switch s := v.(type) {
-	case string:
-		return s
-	case []any:
-		var parts []string
-		for _, e := range s {
-			if str, ok := e.(string); ok && str != "" {
-				parts = append(parts, str)
-			}
+		discovery.Lock()
+		if discovery.entries == nil || len(discovery.entries) >= maxDiscoveryEntries {
+			discovery.entries = map[string]discovered{}
 		}
-		return strings.Join(parts, " ")
+		discovery.entries[base] = discovered{endpoint: endpoint, at: c.now()}
+		discovery.Unlock()
+		return endpoint, nil
 	}
-	return ""
+	return "", lastErr
 }
 
-// x/oauth2 runs the plain form-encoded client-credentials requests (Aurora, Generic with
-// Form encoding): its wire format is exactly RFC 6749 section 4.4, and the AuthStyle is
-// always set explicitly so it never auto-detects (which re-sends a refused request the
-// other way). The result is normalised and classified like every hand-written request:
-// the HTTP client in the context applies the body cap and redirect policy, and an
-// *oauth2.RetrieveError carries the response status and headers needed for Retry-After.
-//
-// x/oauth2 is not used for refresh_token grants: its refresh request carries only
-// grant_type and refresh_token (no scope, audience or extra parameters), and it substitutes
-// the old refresh token when the response has none, hiding whether the provider rotated it.
-
-// clientCredentials runs cfg through x/oauth2 with c's HTTP client.
-func (c *Client) clientCredentials(ctx context.Context, cfg *clientcredentials.Config, red redactor) (*Token, error) {
-	if cfg.AuthStyle == oauth2.AuthStyleAutoDetect {
-		// A programming error, caught here rather than by a burnt credential.
-		return nil, badRequest("internal error: x/oauth2 auth style must be explicit")
-	}
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.httpClient())
-	tok, err := cfg.Token(ctx)
+func (c *Client) fetchMetadata(ctx context.Context, req *Request, u string) (string, error) {
+	red := newRedactor(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, c.fromOAuth2Error(err, red)
+		return "", &Error{Kind: BadRequest, Err: err}
 	}
-	t, err := tokenFields{
-		accessToken:  tok.AccessToken,
-		tokenType:    tok.TokenType,
-		refreshToken: tok.RefreshToken,
-		scope:        scopeText(tok.Extra("scope")),
-		expiresIn:    extraText(tok.Extra("expires_in")),
-	}.normalise(c.now())
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return nil, malformed(http.StatusOK, err, red)
+		return "", &Error{Kind: dialKind(err), Err: red.error(err)}
 	}
-	return t, nil
-}
-
-// fromOAuth2Error turns an x/oauth2 failure into the package's *Error.
-func (c *Client) fromOAuth2Error(err error, red redactor) *Error {
-	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil {
-		return responseError(re.Response.StatusCode, re.Response.Header, oauthError{re.ErrorCode, re.ErrorDescription}, red, c.now())
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil || len(raw) > MaxResponseBytes {
+		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: errors.New("discovery document unreadable or too large")}
 	}
-	if _, ok := errors.AsType[*url.Error](err); ok {
-		return transportError(err, red)
+	if resp.StatusCode != http.StatusOK {
+		kind := BadRequest
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			kind = Transient
+		}
+		return "", &Error{Kind: kind, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery at %s failed", u)}
 	}
-	// Everything else x/oauth2 reports is about the body of a 2xx: unparseable, or without
-	// an access_token.
-	return malformed(http.StatusOK, err, red)
-}
-
-// extraText renders a value from oauth2.Token.Extra (JSON-decoded, or parsed from a form
-// body) as text.
-func extraText(v any) string {
-	switch n := v.(type) {
-	case string:
-		return n
-	case float64:
-		return strconv.FormatFloat(n, 'f', -1, 64)
-	case int64:
-		return strconv.FormatInt(n, 10)
-	case json.Number:
-		return n.String()
+	var doc struct {
+		TokenEndpoint string `json:"token_endpoint"`
 	}
-	return ""
+	if json.Unmarshal(raw, &doc) != nil || doc.TokenEndpoint == "" {
+		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s has no token_endpoint", u)}
+	}
+	return doc.TokenEndpoint, nil
 }

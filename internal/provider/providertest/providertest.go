@@ -17,20 +17,21 @@ limitations under the License.
 // Package providertest holds strict fake token endpoints for each provider, on httptest
 // servers. They reproduce the providers' documents to the letter and reject (400 with an
 // RFC 6749 error, and a recorded reason) any request that departs from them: wrong method
-// or content type, a missing, unknown or repeated field, client credentials in the wrong
-// place (or in both), HTTP Basic encoded the wrong way, a reused Aura refresh token
-// (which, as RFC 9700 reuse detection does, revokes the whole grant), a reused code.
-//
-// They count requests by grant, fail the next requests on demand, delay responses, and
-// issue short lifetimes on demand. The controller's tests and the local demo both use
-// them, so the package does not depend on the testing package.
+// or content type, a missing field, client credentials in the wrong place, a reused Aura
+// refresh token (which, as RFC 9700 reuse detection does, revokes the whole grant), a
+// reused code. They count requests by grant, fail the next N requests on demand, and issue
+// short lifetimes on demand. The controller's tests and the local demo both use them.
 package providertest
 
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -56,71 +57,73 @@ type Failure struct {
 	Body   string
 }
 
-// TokenRequest is what a fake recorded of one token request.
-type TokenRequest struct {
-	// Grant is the grant_type (authorization_code for Aurinko's code exchange).
-	Grant provider.GrantType
-	// MediaType is the request's Content-Type without parameters ("" without a body).
-	MediaType string
-	// ClientAuth says where the client credentials came: "basic", "body", "both" or "none".
-	ClientAuth string
-	// Params are the body parameters, with client_secret, refresh_token and code replaced
-	// by "[redacted]".
-	Params map[string]string
-	// Rejection is why the request was refused as non-conforming; empty if it was not.
-	Rejection string
-}
+type dialect int
 
-// defaultRedirectURI is the redirect URI registered for codes.
-const defaultRedirectURI = "https://app.example.com/oauth/callback"
+const (
+	dialectAurora dialect = iota
+	dialectAura
+	dialectAstonClub
+	dialectAurinko
+	dialectGeneric
+)
 
-// codeLifetime bounds a code's use, as RFC 6749 section 4.1.2 recommends (10 minutes).
-const codeLifetime = 10 * time.Minute
+// Paths of the token endpoints.
+const (
+	auroraPath    = "/oauth/token"
+	auraPath      = "/oauth/token"
+	astonClubPath = "/v1/token"
+	aurinkoPath   = "/v1/auth/token"
+	genericPath   = "/token"
+)
 
-// maxLog bounds the recorded requests of a long-running demo.
-const maxLog = 1000
+// Content types of token requests.
+const (
+	contentForm      = "application/x-www-form-urlencoded"
+	contentMultipart = "multipart/form-data"
+	contentJSON      = "application/json"
+)
+
+// Aurora's documented audiences.
+var auroraAudiences = []string{"https://api.client.integration.aurora.co.uk", "https://dev.client.integration.aurora.co.uk"}
 
 // Server is one fake provider. Its methods are safe for concurrent use.
 type Server struct {
 	srv     *httptest.Server
-	dialect *dialect
+	dialect dialect
+	auth    oauthv1alpha1.ClientAuthentication
+	enc     oauthv1alpha1.RequestEncoding
 
 	mu               sync.Mutex
 	clientID, secret string
 	lifetime         time.Duration
 	omitExpiresIn    bool
 	omitRefreshToken bool
-	oidcDiscovery    bool
 	delay            time.Duration
 	failures         []Failure
 	codes            map[string]*credential
 	refreshTokens    map[string]*credential
 	revoked          map[int]bool
 	nextFamily       int
-	access           map[string]time.Time // access token → expiry (zero: none)
+	access           map[string]time.Time
 	requests         map[provider.GrantType]int
 	total            int
-	discoveries      int
 	rejections       []string
 	material         []string
-	log              []TokenRequest
 }
 
 // credential is a code or refresh token: single-use where the provider says so, and part
 // of a grant family that reuse revokes.
 type credential struct {
-	family  int
-	used    bool
-	expires time.Time // codes only
+	family int
+	used   bool
 }
 
-func newServer(d *dialect, o Options) *Server {
+func newServer(d dialect, o Options) *Server {
 	s := &Server{
 		dialect:       d,
 		clientID:      o.ClientID,
 		secret:        o.ClientSecret,
 		lifetime:      o.Lifetime,
-		oidcDiscovery: true,
 		codes:         map[string]*credential{},
 		refreshTokens: map[string]*credential{},
 		revoked:       map[int]bool{},
@@ -133,7 +136,7 @@ func newServer(d *dialect, o Options) *Server {
 	if s.secret == "" {
 		s.secret = randomString("client-secret-")
 	}
-	if s.lifetime <= 0 {
+	if s.lifetime == 0 {
 		s.lifetime = time.Hour
 	}
 	s.material = append(s.material, s.secret)
@@ -141,51 +144,57 @@ func newServer(d *dialect, o Options) *Server {
 	return s
 }
 
-// NewAurora starts a fake Aurora (an Auth0 tenant): client credentials with one of the
-// documented audiences (another, or none, gets 403 access_denied as Auth0 answers),
-// form-encoded, client credentials in the body or in HTTP Basic (not both), and OpenID
-// Connect discovery at /.well-known/openid-configuration.
-func NewAurora(o Options) *Server { return newServer(auroraDialect(), o) }
+// NewAurora starts a fake Aurora: client credentials with audience, form-encoded, client
+// credentials in the body or in HTTP Basic (not both), and OIDC discovery.
+func NewAurora(o Options) *Server { return newServer(dialectAurora, o) }
 
-// NewAura starts a fake Aura: multipart/form-data only, client credentials in the body, a
-// code exchanged once (with redirect_uri), and rotating refresh tokens: every refresh
-// returns a new one, and presenting a spent one revokes the whole grant. Access tokens are
-// JWT-like, with an exp claim.
-func NewAura(o Options) *Server { return newServer(auraDialect(), o) }
+// NewAura starts a fake Aura: multipart/form-data, a code once, rotating refresh tokens.
+func NewAura(o Options) *Server { return newServer(dialectAura, o) }
 
-// NewAstonClub starts a fake Aston Auth: JSON bodies (form bodies too, as the document
-// allows; TokenRequests records which), client credentials in the body, responses with
-// lower-case "bearer", scope posapi and resource_owner_type. A refresh returns a new
-// refresh token unless SetOmitRefreshToken; the presented one keeps working.
-func NewAstonClub(o Options) *Server { return newServer(astonClubDialect(), o) }
+// NewAstonClub starts a fake Aston Auth: JSON (or form) bodies, lower-case token_type.
+func NewAstonClub(o Options) *Server { return newServer(dialectAstonClub, o) }
 
-// NewAurinko starts a fake Aurinko: POST {TokenURL}/{code}, no body, HTTP Basic exactly as
-// curl -u sends it (not form-urlencoded), and Aurinko's own JSON answer without expiry.
-func NewAurinko(o Options) *Server { return newServer(aurinkoDialect(), o) }
+// NewAurinko starts a fake Aurinko: POST {base}/{code} with HTTP Basic as curl -u sends it.
+func NewAurinko(o Options) *Server { return newServer(dialectAurinko, o) }
 
-// NewGeneric starts an RFC 6749 server that takes exactly one client authentication (Basic,
-// with id and secret form-urlencoded as section 2.3.1 says, or Body; empty: Basic) and one
-// body encoding (empty: Form), client credentials and refresh tokens (not rotated), and
-// serves OpenID Connect and RFC 8414 discovery.
+// NewGeneric starts an RFC 6749 server that takes exactly one client authentication and
+// one body encoding, and serves OIDC and RFC 8414 discovery.
 func NewGeneric(o Options, auth oauthv1alpha1.ClientAuthentication, enc oauthv1alpha1.RequestEncoding) *Server {
-	return newServer(genericDialect(auth, enc), o)
+	s := newServer(dialectGeneric, o)
+	s.auth, s.enc = auth, enc
+	if s.auth == "" {
+		s.auth = oauthv1alpha1.ClientAuthenticationBasic
+	}
+	if s.enc == "" {
+		s.enc = oauthv1alpha1.RequestEncodingForm
+	}
+	return s
 }
 
-// Close stops the server, cutting delayed requests short.
-func (s *Server) Close() {
-	s.srv.CloseClientConnections()
-	s.srv.Close()
-}
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
 
-// URL is the server's base URL, e.g. http://127.0.0.1:PORT.
+// URL is the server's base URL.
 func (s *Server) URL() string { return s.srv.URL }
 
 // TokenURL is what spec.tokenURL names for this provider (Aurinko: the base the code is
 // appended to).
-func (s *Server) TokenURL() string { return s.srv.URL + s.dialect.tokenPath }
+func (s *Server) TokenURL() string {
+	switch s.dialect {
+	case dialectAurora:
+		return s.srv.URL + auroraPath
+	case dialectAura:
+		return s.srv.URL + auraPath
+	case dialectAstonClub:
+		return s.srv.URL + astonClubPath
+	case dialectAurinko:
+		return s.srv.URL + aurinkoPath
+	}
+	return s.srv.URL + genericPath
+}
 
-// IssuerURL is the issuer to discover the token endpoint from (Aurora, Generic); like
-// Aurora's documented issuers it ends in "/".
+// IssuerURL is the issuer to discover the token endpoint from; like Aurora's documented
+// issuers it ends in "/".
 func (s *Server) IssuerURL() string { return s.srv.URL + "/" }
 
 // ClientID is the registered client id.
@@ -194,77 +203,55 @@ func (s *Server) ClientID() string { return s.clientID }
 // ClientSecret is the registered client secret.
 func (s *Server) ClientSecret() string { return s.secret }
 
-// RedirectURI is the redirect URI that must accompany a code where the provider requires
-// one (Aura, Aston Club).
-func (s *Server) RedirectURI() string { return defaultRedirectURI }
+// RedirectURI is the redirect URI registered with codes.
+func (s *Server) RedirectURI() string { return "https://app.example.com/oauth/callback" }
 
-// IssueRefreshToken mints a refresh token of a new grant, as a user's authorisation would
-// (Aura, Aston Club, Generic).
+// IssueRefreshToken mints a refresh token of a new grant, as a user's authorisation would.
 func (s *Server) IssueRefreshToken() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mintRefreshToken(s.newFamily())
 }
 
-// IssueCode mints a one-time authorization code of a new grant, valid for ten minutes
-// (Aura, Aston Club, Aurinko).
+// IssueCode mints a one-time authorization code of a new grant.
 func (s *Server) IssueCode() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	code := randomString("code-")
-	s.codes[code] = &credential{family: s.newFamily(), expires: time.Now().Add(codeLifetime)}
+	s.codes[code] = &credential{family: s.newFamily()}
 	s.material = append(s.material, code)
 	return code
 }
 
-// SetLifetime sets the expires_in of tokens issued from now on; zero or less: one hour.
-func (s *Server) SetLifetime(d time.Duration) {
-	if d <= 0 {
-		d = time.Hour
-	}
-	s.mu.Lock()
-	s.lifetime = d
-	s.mu.Unlock()
-}
+// SetLifetime sets the expires_in of tokens issued from now on.
+func (s *Server) SetLifetime(d time.Duration) { s.mu.Lock(); s.lifetime = d; s.mu.Unlock() }
 
-// SetOmitExpiresIn makes responses carry no expires_in. Opaque access tokens then never
-// expire; Aura's JWT-like ones still carry their exp claim.
+// SetOmitExpiresIn makes responses carry no expires_in.
 func (s *Server) SetOmitExpiresIn(v bool) { s.mu.Lock(); s.omitExpiresIn = v; s.mu.Unlock() }
 
-// SetOmitRefreshToken makes refresh responses carry no refresh_token (Aston Club's quirk);
-// the presented refresh token then stays valid.
+// SetOmitRefreshToken makes refresh responses carry no refresh_token (Aston Club's quirk).
 func (s *Server) SetOmitRefreshToken(v bool) { s.mu.Lock(); s.omitRefreshToken = v; s.mu.Unlock() }
 
-// SetOIDCDiscovery turns the OpenID Connect discovery document on (the default) or off,
-// so a Generic client's fallback to RFC 8414 can be exercised.
-func (s *Server) SetOIDCDiscovery(v bool) { s.mu.Lock(); s.oidcDiscovery = v; s.mu.Unlock() }
-
-// SetDelay delays every token response by d (a request whose client gives up is dropped).
+// SetDelay delays every token response.
 func (s *Server) SetDelay(d time.Duration) { s.mu.Lock(); s.delay = d; s.mu.Unlock() }
 
 // FailNext makes the next n token requests fail with status: 5xx with server_error, 429
-// with Retry-After: 1, 401 with invalid_client, 403 with access_denied, others with
-// invalid_request. Failed requests are counted, and change no grant: a code or refresh
-// token presented to a failing request stays usable.
+// with Retry-After: 1, others with invalid_request.
 func (s *Server) FailNext(n int, status int) {
-	f := Failure{Status: status, Header: http.Header{"Content-Type": {"application/json"}}}
+	f := Failure{Status: status, Header: http.Header{}}
 	switch {
 	case status == http.StatusTooManyRequests:
 		f.Header.Set("Retry-After", "1")
 		f.Body = `{"error":"slow_down","error_description":"too many requests"}`
 	case status >= 500:
 		f.Body = `{"error":"server_error","error_description":"temporarily unavailable"}`
-	case status == http.StatusUnauthorized:
-		f.Body = `{"error":"invalid_client"}`
-	case status == http.StatusForbidden:
-		f.Body = `{"error":"access_denied"}`
 	default:
 		f.Body = `{"error":"invalid_request"}`
 	}
 	s.FailNextWith(n, f)
 }
 
-// FailNextWith makes the next n token requests get r, as FailNext does.
+// FailNextWith makes the next n token requests get r.
 func (s *Server) FailNextWith(n int, r Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -273,17 +260,16 @@ func (s *Server) FailNextWith(n int, r Failure) {
 	}
 }
 
-// RevokeGrants makes every refresh token and code issued so far stop working
-// (invalid_grant), as a user withdrawing consent would.
+// RevokeGrants makes every refresh token and code issued so far stop working.
 func (s *Server) RevokeGrants() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for f := range s.nextFamily {
+	for f := 0; f < s.nextFamily; f++ {
 		s.revoked[f] = true
 	}
 }
 
-// Requests counts token requests by grant_type, accepted or not. Aurinko's code exchange
+// Requests counts token requests by grant type, accepted or not. Aurinko's code exchange
 // counts as authorization_code.
 func (s *Server) Requests(grant provider.GrantType) int {
 	s.mu.Lock()
@@ -291,34 +277,19 @@ func (s *Server) Requests(grant provider.GrantType) int {
 	return s.requests[grant]
 }
 
-// TotalRequests counts every token request (discovery excluded).
+// TotalRequests counts every token request.
 func (s *Server) TotalRequests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.total
 }
 
-// DiscoveryRequests counts requests for a discovery document.
-func (s *Server) DiscoveryRequests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.discoveries
-}
-
-// TokenRequests returns what was recorded of the token requests so far (the latest 1000).
-func (s *Server) TokenRequests() []TokenRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
-}
-
-// Rejections lists why requests were refused as not conforming to the document, never
-// with a secret in them. A conforming client causes none: a wrong client secret, a revoked
-// grant or an injected failure is not a rejection.
+// Rejections lists why requests were refused as not conforming to the document (never
+// with a secret in them). A conforming client causes none.
 func (s *Server) Rejections() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.rejections)
+	return append([]string(nil), s.rejections...)
 }
 
 // ValidAccessToken reports whether tok was issued here and has not expired.
@@ -329,15 +300,14 @@ func (s *Server) ValidAccessToken(tok string) bool {
 	return ok && (exp.IsZero() || time.Now().Before(exp))
 }
 
-// SecretMaterial lists every access token, refresh token, code and user session issued
-// here, and the client secret: what must never show in logs, events or status.
+// SecretMaterial lists every access token, refresh token and code issued here, and the
+// client secret: what must never show in logs, events or status.
 func (s *Server) SecretMaterial() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.material)
+	return append([]string(nil), s.material...)
 }
 
-// randomString is prefix and 32 random hex digits: unmistakable in a leak scan.
 func randomString(prefix string) string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -349,7 +319,6 @@ func (s *Server) newFamily() int {
 	return s.nextFamily - 1
 }
 
-// mintRefreshToken and the other mint methods are called with s.mu held.
 func (s *Server) mintRefreshToken(family int) string {
 	rt := randomString("rt-")
 	s.refreshTokens[rt] = &credential{family: family}
@@ -358,31 +327,422 @@ func (s *Server) mintRefreshToken(family int) string {
 }
 
 func (s *Server) mintAccessToken() string {
+	at := randomString("at-")
 	exp := time.Now().Add(s.lifetime)
-	var at string
-	if s.dialect.jwtAccessTokens {
-		at = fakeJWT(s.clientID, exp)
-	} else {
-		at = randomString("at-")
-		if s.omitExpiresIn {
-			exp = time.Time{}
-		}
+	if s.omitExpiresIn {
+		exp = time.Time{}
 	}
 	s.access[at] = exp
 	s.material = append(s.material, at)
 	return at
 }
 
-// expiresIn is the lifetime in whole seconds, rounded up so a sub-second lifetime still
-// says 1.
-func (s *Server) expiresIn() int64 {
-	return int64((s.lifetime + time.Second - 1) / time.Second)
+// oauthError writes an RFC 6749 section 5.2 error.
+func oauthError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", contentJSON)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
 }
 
-// scrub removes every secret this server knows from text it records.
-func (s *Server) scrub(text string) string {
-	for _, m := range s.material {
-		text = strings.ReplaceAll(text, m, "[redacted]")
+// reject refuses a request that departs from the document and records why.
+func (s *Server) reject(w http.ResponseWriter, reason string) {
+	s.mu.Lock()
+	s.rejections = append(s.rejections, reason)
+	s.mu.Unlock()
+	oauthError(w, http.StatusBadRequest, "invalid_request", reason)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", contentJSON)
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// serve routes discovery and token requests.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.Contains(r.URL.Path, "//") {
+		s.reject(w, "a path with '//' (a trailing slash of the issuer was not dropped)")
+		return
 	}
-	return text
+	switch {
+	case r.URL.Path == "/.well-known/openid-configuration" && (s.dialect == dialectAurora || s.dialect == dialectGeneric),
+		r.URL.Path == "/.well-known/oauth-authorization-server" && s.dialect == dialectGeneric:
+		writeJSON(w, map[string]string{"issuer": s.IssuerURL(), "token_endpoint": s.TokenURL()})
+		return
+	case s.dialect == dialectAurinko && strings.HasPrefix(r.URL.Path, aurinkoPath+"/"):
+		s.token(w, r)
+		return
+	case s.dialect != dialectAurinko && r.URL.Path == strings.TrimPrefix(s.TokenURL(), s.srv.URL):
+		s.token(w, r)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// params are a token request's body fields and client credentials as received.
+type params struct {
+	fields               map[string]string
+	basicID, basicSecret string
+	hasBasic             bool
+}
+
+// token handles one token request.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	delay := s.delay
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if r.Method != http.MethodPost {
+		s.count("")
+		s.reject(w, "method "+r.Method+" instead of POST")
+		return
+	}
+	p, grant, reason := s.parse(r)
+	s.count(grant)
+	if f, ok := s.nextFailure(); ok {
+		for k, vs := range f.Header {
+			for _, v := range vs {
+				w.Header().Add(k, v)
+			}
+		}
+		w.Header().Set("Content-Type", contentJSON)
+		w.WriteHeader(f.Status)
+		_, _ = w.Write([]byte(f.Body))
+		return
+	}
+	if reason != "" {
+		s.reject(w, reason)
+		return
+	}
+	if status, code, desc := s.authenticate(p); status != 0 {
+		oauthError(w, status, code, desc)
+		return
+	}
+	switch s.dialect {
+	case dialectAurora:
+		s.aurora(w, p)
+	case dialectAurinko:
+		s.aurinko(w, r)
+	default:
+		s.grant(w, p, grant)
+	}
+}
+
+func (s *Server) count(grant provider.GrantType) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total++
+	s.requests[grant]++
+}
+
+func (s *Server) nextFailure() (Failure, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.failures) == 0 {
+		return Failure{}, false
+	}
+	f := s.failures[0]
+	s.failures = s.failures[1:]
+	return f, true
+}
+
+// parse reads the request as the dialect's document says it must come, and says what
+// departs from it.
+func (s *Server) parse(r *http.Request) (*params, provider.GrantType, string) {
+	p := &params{fields: map[string]string{}}
+	if user, pass, ok := r.BasicAuth(); ok {
+		p.hasBasic, p.basicID, p.basicSecret = true, user, pass
+	}
+	if s.dialect == dialectAurinko {
+		return p, provider.GrantAuthorizationCode, s.parseAurinko(r, p)
+	}
+	mediaType, mparams, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return p, "", "no valid Content-Type"
+	}
+	want := s.contentType()
+	// Aston Club's document also takes a form body.
+	astonForm := s.dialect == dialectAstonClub && mediaType == contentForm
+	if mediaType != want && !astonForm {
+		return p, "", fmt.Sprintf("Content-Type %s instead of %s", mediaType, want)
+	}
+	switch mediaType {
+	case contentForm:
+		if err := r.ParseForm(); err != nil {
+			return p, "", "unreadable form body"
+		}
+		for k := range r.PostForm {
+			p.fields[k] = r.PostForm.Get(k)
+		}
+	case contentMultipart:
+		if mparams["boundary"] == "" {
+			return p, "", "multipart body without boundary"
+		}
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			return p, "", "unreadable multipart body"
+		}
+		for k, vs := range r.MultipartForm.Value {
+			if len(vs) > 0 {
+				p.fields[k] = vs[0]
+			}
+		}
+	case contentJSON:
+		raw := map[string]any{}
+		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
+			return p, "", "unreadable JSON body"
+		}
+		for k, v := range raw {
+			str, ok := v.(string)
+			if !ok {
+				return p, "", "JSON field " + k + " is not a string"
+			}
+			p.fields[k] = str
+		}
+	}
+	grant := provider.GrantType(p.fields["grant_type"])
+	return p, grant, s.checkFields(p, grant)
+}
+
+func (s *Server) contentType() string {
+	switch s.dialect {
+	case dialectAura:
+		return contentMultipart
+	case dialectAstonClub:
+		return contentJSON
+	case dialectGeneric:
+		switch s.enc {
+		case oauthv1alpha1.RequestEncodingJSON:
+			return contentJSON
+		case oauthv1alpha1.RequestEncodingMultipart:
+			return contentMultipart
+		}
+	}
+	return contentForm
+}
+
+// checkFields checks the grant's fields and where the client credentials are.
+func (s *Server) checkFields(p *params, grant provider.GrantType) string {
+	if reason := s.checkGrant(p.fields, grant); reason != "" {
+		return reason
+	}
+	return s.checkClientPlacement(p)
+}
+
+// checkGrant checks the grant type and its fields.
+func (s *Server) checkGrant(f map[string]string, grant provider.GrantType) string {
+	var allowed []provider.GrantType
+	switch s.dialect {
+	case dialectAurora:
+		allowed = []provider.GrantType{provider.GrantClientCredentials}
+	case dialectAura, dialectAstonClub:
+		allowed = []provider.GrantType{provider.GrantAuthorizationCode, provider.GrantRefreshToken}
+	case dialectGeneric:
+		allowed = []provider.GrantType{provider.GrantClientCredentials, provider.GrantRefreshToken}
+	}
+	if !slices.Contains(allowed, grant) {
+		return fmt.Sprintf("grant_type %q is not accepted", grant)
+	}
+	switch grant {
+	case provider.GrantAuthorizationCode:
+		if f["code"] == "" {
+			return "authorization_code without code"
+		}
+		if _, ok := f["redirect_url"]; ok {
+			return "redirect_url instead of redirect_uri"
+		}
+		if f["redirect_uri"] == "" {
+			return "authorization_code without redirect_uri"
+		}
+	case provider.GrantRefreshToken:
+		if f["refresh_token"] == "" {
+			return "refresh_token grant without refresh_token"
+		}
+	}
+	if s.dialect == dialectAurora && f["audience"] == "" {
+		return "no audience"
+	}
+	return ""
+}
+
+// checkClientPlacement checks that the client credentials are where the document puts them.
+func (s *Server) checkClientPlacement(p *params) string {
+	f := p.fields
+	inBody := f["client_secret"] != "" || f["client_id"] != ""
+	completeBody := f["client_id"] != "" && f["client_secret"] != ""
+	switch {
+	case s.dialect == dialectAura || s.dialect == dialectAstonClub:
+		if p.hasBasic {
+			return "client credentials in HTTP Basic; the document puts them in the body"
+		}
+		if !completeBody {
+			return "client_id or client_secret missing from the body"
+		}
+	case s.dialect == dialectAurora:
+		if p.hasBasic && inBody {
+			return "client credentials both in HTTP Basic and in the body"
+		}
+		if !p.hasBasic && !completeBody {
+			return "client_id or client_secret missing"
+		}
+	case s.auth == oauthv1alpha1.ClientAuthenticationBasic:
+		if !p.hasBasic {
+			return "no HTTP Basic client authentication"
+		}
+		if f["client_secret"] != "" {
+			return "client_secret in the body as well as HTTP Basic"
+		}
+	default:
+		if p.hasBasic {
+			return "HTTP Basic client authentication; this server takes client credentials in the body"
+		}
+		if !completeBody {
+			return "client_id or client_secret missing from the body"
+		}
+	}
+	return ""
+}
+
+// parseAurinko checks POST {base}/{code} with HTTP Basic and no form.
+func (s *Server) parseAurinko(r *http.Request, p *params) string {
+	if !p.hasBasic {
+		return "no HTTP Basic client authentication"
+	}
+	code := strings.TrimPrefix(r.URL.EscapedPath(), aurinkoPath+"/")
+	if code == "" || strings.Contains(code, "/") {
+		return "no code in the path"
+	}
+	return ""
+}
+
+// authenticate checks the client credentials: 401 invalid_client when they are wrong.
+func (s *Server) authenticate(p *params) (int, string, string) {
+	id, secret := p.fields["client_id"], p.fields["client_secret"]
+	if p.hasBasic {
+		id, secret = p.basicID, p.basicSecret
+		if s.dialect == dialectGeneric || s.dialect == dialectAurora {
+			// RFC 6749 section 2.3.1: both are form-urlencoded before Basic.
+			var err1, err2 error
+			id, err1 = url.QueryUnescape(id)
+			secret, err2 = url.QueryUnescape(secret)
+			if err1 != nil || err2 != nil {
+				return http.StatusUnauthorized, "invalid_client", "client credentials are not form-urlencoded"
+			}
+		}
+	}
+	if id != s.clientID || secret != s.secret {
+		return http.StatusUnauthorized, "invalid_client", "client authentication failed"
+	}
+	return 0, "", ""
+}
+
+// aurora answers a client credentials request.
+func (s *Server) aurora(w http.ResponseWriter, p *params) {
+	ok := false
+	for _, a := range auroraAudiences {
+		ok = ok || p.fields["audience"] == a
+	}
+	if !ok {
+		oauthError(w, http.StatusForbidden, "access_denied", "Service not enabled within domain: "+p.fields["audience"])
+		return
+	}
+	s.mu.Lock()
+	at := s.mintAccessToken()
+	resp := map[string]any{"access_token": at, "token_type": "Bearer"}
+	if !s.omitExpiresIn {
+		resp["expires_in"] = int(s.lifetime.Seconds())
+	}
+	s.mu.Unlock()
+	writeJSON(w, resp)
+}
+
+// grant answers Aura, Aston Club and Generic requests.
+func (s *Server) grant(w http.ResponseWriter, p *params, grant provider.GrantType) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	family := -1
+	switch grant {
+	case provider.GrantAuthorizationCode:
+		c, ok := s.codes[p.fields["code"]]
+		switch {
+		case !ok || s.revoked[c.family]:
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "authorization code is invalid")
+			return
+		case c.used:
+			// RFC 6749 section 4.1.2: a code used twice revokes what it issued.
+			s.revoked[c.family] = true
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "authorization code was already used")
+			return
+		case p.fields["redirect_uri"] != s.RedirectURI():
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri does not match")
+			return
+		}
+		c.used = true
+		family = c.family
+	case provider.GrantRefreshToken:
+		c, ok := s.refreshTokens[p.fields["refresh_token"]]
+		switch {
+		case !ok || s.revoked[c.family]:
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid")
+			return
+		case c.used:
+			// RFC 9700 reuse detection: a rotated refresh token presented again revokes the
+			// whole grant, the newest refresh token too.
+			s.revoked[c.family] = true
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token was already used")
+			return
+		}
+		if s.dialect == dialectAura {
+			c.used = true // Aura rotates: the old refresh token stops working
+		}
+		family = c.family
+	}
+	at := s.mintAccessToken()
+	resp := map[string]any{"access_token": at, "token_type": "Bearer"}
+	if s.dialect == dialectAstonClub {
+		resp["token_type"] = "bearer"
+		resp["scope"] = "posapi"
+		resp["resource_owner_type"] = "merchant"
+	}
+	if scope := p.fields["scope"]; scope != "" {
+		resp["scope"] = scope
+	}
+	if !s.omitExpiresIn {
+		resp["expires_in"] = int(s.lifetime.Seconds())
+	}
+	switch {
+	case family < 0: // client credentials: no refresh token
+	case grant == provider.GrantRefreshToken && s.omitRefreshToken:
+	case grant == provider.GrantRefreshToken && s.dialect == dialectGeneric:
+	default:
+		resp["refresh_token"] = s.mintRefreshToken(family)
+	}
+	writeJSON(w, resp)
+}
+
+// aurinko answers a code exchange with Aurinko's own JSON.
+func (s *Server) aurinko(w http.ResponseWriter, r *http.Request) {
+	code, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), aurinkoPath+"/"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.codes[code]
+	if err != nil || !ok || c.used || s.revoked[c.family] {
+		if ok {
+			s.revoked[c.family] = true
+		}
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "code is invalid or was already used")
+		return
+	}
+	c.used = true
+	at := randomString("at-")
+	s.access[at] = time.Time{}
+	session := randomString("session-")
+	s.material = append(s.material, at, session)
+	writeJSON(w, map[string]any{"accountId": 123, "accessToken": at, "userId": "user-id-xyz", "userSession": session})
 }
