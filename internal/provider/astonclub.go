@@ -17,7 +17,9 @@ limitations under the License.
 package provider
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
@@ -41,9 +43,9 @@ func (astonClub) Token(ctx context.Context, c *Client, req *Request) (*Token, er
 	}
 	endpoint := req.TokenURL
 	if endpoint == "" {
-		host, ok := astonClubHosts[req.Environment]
+		host, ok := astonClubHosts[cmp.Or(req.Environment, oauthv1alpha1.EnvironmentProduction)]
 		if !ok {
-			host = astonClubHosts[oauthv1alpha1.EnvironmentProduction]
+			return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("environment %q is not an Aston Club environment (Production or Sandbox)", req.Environment)}
 		}
 		endpoint = host + "/v1/token"
 	}

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,10 +39,19 @@ func (aurinko) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	if req.Grant.Type != GrantAuthorizationCode || req.Grant.Code == "" {
 		return nil, unsupported(req.Provider, req.Grant.Type)
 	}
+	if req.Grant.Code == "." || req.Grant.Code == ".." {
+		// A path segment that servers and proxies resolve away.
+		return nil, &Error{Kind: BadRequest, Err: errors.New("the code is not a valid path segment")}
+	}
 	base := req.TokenURL
 	if base == "" {
 		base = aurinkoTokenURL
 	}
+	if u, err := url.Parse(base); err == nil && (u.RawQuery != "" || u.Fragment != "") {
+		return nil, &Error{Kind: BadRequest, Err: errors.New("spec.tokenURL must have no query or fragment: the code is appended to its path")}
+	}
+	// Path-escaped, a "/" or "?" in the code stays inside the last segment. The URL now
+	// holds the code: the redactor knows its escaped form for transport errors.
 	endpoint := strings.TrimRight(base, "/") + "/" + url.PathEscape(req.Grant.Code)
 	status, header, raw, err := c.post(ctx, req, endpoint, nil, "", basicAuth(req.ClientID, req.ClientSecret, false))
 	if err != nil {
@@ -64,18 +74,51 @@ func parseAurinkoResponse(body []byte, _ time.Time) (*Token, error) {
 	if r.AccessToken == "" {
 		return nil, errors.New("malformed token response: no accessToken")
 	}
+	accountID, err := decimal(r.AccountID)
+	if err != nil {
+		return nil, errors.New("malformed token response: accountId is not a number")
+	}
 	tok := &Token{
 		AccessToken: r.AccessToken,
 		TokenType:   "Bearer",
 		Expiry:      jwtExpiry(r.AccessToken),
-		Extra: map[string]string{
-			oauthv1alpha1.KeyUserSession: r.UserSession,
-			oauthv1alpha1.KeyAccountID:   strings.Trim(string(r.AccountID), `"`),
-			oauthv1alpha1.KeyUserID:      r.UserID,
-		},
+		Extra:       map[string]string{},
 	}
-	if string(r.AccountID) == "null" {
-		tok.Extra[oauthv1alpha1.KeyAccountID] = ""
+	// What did not come is left out, rather than written to the workload Secret empty.
+	for k, v := range map[string]string{
+		oauthv1alpha1.KeyUserSession: r.UserSession,
+		oauthv1alpha1.KeyAccountID:   accountID,
+		oauthv1alpha1.KeyUserID:      r.UserID,
+	} {
+		if v != "" {
+			tok.Extra[k] = v
+		}
 	}
 	return tok, nil
+}
+
+// decimal renders accountId in plain decimal: an integer literal as it came (every digit,
+// however large), an exponent form such as 1.23e2 as 123; a string is kept as it is.
+func decimal(raw json.RawMessage) (string, error) {
+	s := strings.TrimSpace(string(raw))
+	switch {
+	case s == "" || s == "null":
+		return "", nil
+	case strings.HasPrefix(s, `"`):
+		var v string
+		err := json.Unmarshal(raw, &v)
+		return v, err
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", err
+	}
+	if strings.Trim(n.String(), "-0123456789") == "" {
+		return n.String(), nil
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), nil
 }

@@ -17,7 +17,9 @@ limitations under the License.
 package provider
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 
 	"golang.org/x/oauth2"
 
@@ -38,9 +40,9 @@ func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error
 	if t := req.Grant.Type; t != "" && t != GrantClientCredentials {
 		return nil, unsupported(req.Provider, t)
 	}
-	env, ok := auroraEnvironments[req.Environment]
+	env, ok := auroraEnvironments[cmp.Or(req.Environment, oauthv1alpha1.EnvironmentLive)]
 	if !ok {
-		env = auroraEnvironments[oauthv1alpha1.EnvironmentLive]
+		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("environment %q is not an Aurora environment (Live or Dev)", req.Environment)}
 	}
 	endpoint := env.tokenURL
 	switch {
@@ -58,5 +60,5 @@ func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error
 	}
 	// The client id and secret go in the body, as the document's "Manually" example sends
 	// them (it allows the header too; the style is stated, never detected).
-	return c.clientCredentials(ctx, req, endpoint, oauth2.AuthStyleInParams, map[string]string{"audience": audience})
+	return c.clientCredentials(ctx, req, endpoint, oauth2.AuthStyleInParams, map[string]string{paramAudience: audience})
 }

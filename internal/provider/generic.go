@@ -18,13 +18,18 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"golang.org/x/oauth2"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
+
+// reservedParameters are the request's own; extraParameters may not set them.
+var reservedParameters = []string{"grant_type", "client_id", "client_secret", "refresh_token", "code", "redirect_uri", "scope", paramAudience}
 
 // generic is any RFC 6749 authorization server: client credentials, or a refresh token,
 // with the client authentication and body encoding the spec states (never detected), the
@@ -37,6 +42,13 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	default:
 		return nil, unsupported(req.Provider, req.Grant.Type)
 	}
+	for name := range req.ExtraParameters {
+		if slices.Contains(reservedParameters, name) {
+			// The API server refuses these too; x/oauth2 would fail on some of them, and the
+			// others would silently replace what the request itself sends.
+			return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("spec.extraParameters must not set %s", name)}
+		}
+	}
 	endpoint := req.TokenURL
 	if endpoint == "" {
 		var err error
@@ -45,7 +57,7 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 		}
 	}
 	basic := req.ClientAuthentication != oauthv1alpha1.ClientAuthenticationBody
-	params := map[string]string{"audience": req.Audience}
+	params := map[string]string{paramAudience: req.Audience}
 	maps.Copy(params, req.ExtraParameters)
 	cc := req.Grant.Type == "" || req.Grant.Type == GrantClientCredentials
 	if cc && (req.RequestEncoding == "" || req.RequestEncoding == oauthv1alpha1.RequestEncodingForm) {

@@ -25,15 +25,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"mime"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
@@ -47,6 +51,12 @@ import (
 
 // Token performs one token request for req, in its provider's dialect.
 func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
+	if req == nil {
+		return nil, &Error{Kind: BadRequest, Err: errors.New("no token request")}
+	}
+	if c == nil {
+		c = &Client{}
+	}
 	p, ok := providers[req.Provider]
 	if !ok {
 		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("unknown provider %q", req.Provider)}
@@ -60,18 +70,60 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	return p.Token(ctx, c, req)
 }
 
+// httpClient returns the client for one request: c.HTTPClient, else the hardened one,
+// with the body cap and the no-redirect rule applied whatever the caller configured. The
+// cap sits in the transport so that it also binds x/oauth2, which reads bodies itself and
+// would otherwise take the first MiB of an oversized answer as the whole of it.
 func (c *Client) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
+	base := c.HTTPClient
+	if base == nil {
+		c.once.Do(func() {
+			policy := c.Policy
+			if policy == nil {
+				policy = DefaultAddressPolicy()
+			}
+			c.hc = NewHTTPClient(policy)
+		})
+		base = c.hc
 	}
-	c.once.Do(func() {
-		policy := c.Policy
-		if policy == nil {
-			policy = DefaultAddressPolicy()
-		}
-		c.hc = NewHTTPClient(policy)
-	})
-	return c.hc
+	hc := *base
+	rt := base.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	hc.Transport = cappedTransport{rt}
+	hc.CheckRedirect = noRedirect
+	return &hc
+}
+
+// noRedirect follows no redirect: a token endpoint that redirects is misconfigured, and
+// following it (a 307 or 308 re-sends the body) would carry credentials to wherever it
+// points. The 3xx itself comes back and is classified as BadRequest.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// errResponseTooLarge is the transport error for a body over MaxResponseBytes.
+var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)
+
+// cappedTransport reads each response body whole, through MaxResponseBytes+1, before
+// handing the response on, and fails the round trip when the body is bigger.
+type cappedTransport struct{ base http.RoundTripper }
+
+func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > MaxResponseBytes {
+		return nil, errResponseTooLarge
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	resp.ContentLength = int64(len(raw))
+	return resp, nil
 }
 
 func (c *Client) now() time.Time {
@@ -98,7 +150,7 @@ func NewHTTPClient(policy *AddressPolicy) *http.Client {
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
 		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		CheckRedirect: noRedirect,
 	}
 }
 
@@ -160,24 +212,35 @@ func newRedactor(req *Request) redactor {
 
 func (r redactor) String(s string) string { return r.r.Replace(s) }
 
-// error wraps err with its text redacted, keeping it matchable for net errors.
+// error wraps err with its text redacted. The original chain is not kept: a caller walking
+// it (errors.As to a *url.Error) would find the URL, and for Aurinko the code in it. What
+// callers test for stays matchable: the context and size sentinels for errors.Is, and a
+// *net.OpError or a blocked address, whose texts name addresses only.
 func (r redactor) error(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &redactedError{msg: r.String(err.Error()), cause: err}
+	e := &redactedError{msg: r.String(err.Error())}
+	for _, sentinel := range []error{context.DeadlineExceeded, context.Canceled, os.ErrDeadlineExceeded, errResponseTooLarge} {
+		if errors.Is(err, sentinel) {
+			e.causes = append(e.causes, sentinel)
+		}
+	}
+	if op, ok := errors.AsType[*net.OpError](err); ok {
+		e.causes = append(e.causes, op)
+	} else if b, ok := errors.AsType[*errBlockedAddress](err); ok {
+		e.causes = append(e.causes, b)
+	}
+	return e
 }
 
 type redactedError struct {
-	msg   string
-	cause error
+	msg    string
+	causes []error
 }
 
-func (e *redactedError) Error() string { return e.msg }
-
-// Unwrap keeps errors.As working (e.g. *net.OpError to tell a request that was never sent).
-// The cause's own text is never printed.
-func (e *redactedError) Unwrap() error { return e.cause }
+func (e *redactedError) Error() string   { return e.msg }
+func (e *redactedError) Unwrap() []error { return e.causes }
 
 // form is a token request's parameters in order of insertion.
 type form struct {
@@ -196,6 +259,10 @@ func (f *form) set(k, v string) {
 	}
 	f.values[k] = v
 }
+
+// paramAudience is the token request parameter Aurora and many RFC 6749 servers read the
+// audience from.
+const paramAudience = "audience"
 
 // encoding is how a token request's body is written.
 type encoding int
@@ -334,8 +401,13 @@ func parseExpiresIn(raw json.RawMessage) (int64, bool, error) {
 		return 0, false, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 100*365*24*3600 {
+	if err != nil || math.IsNaN(f) || f < 0 || f > 100*365*24*3600 {
 		return 0, false, errors.New("malformed token response: expires_in is not a number of seconds")
+	}
+	if f < 1 {
+		// Taken literally, a token already expired: the caller would refresh in a loop.
+		// Treated as absent instead (a JWT's exp, else no expiry).
+		return 0, false, nil
 	}
 	return int64(f), true, nil
 }
@@ -365,7 +437,8 @@ func jwtExpiry(token string) time.Time {
 		return time.Time{}
 	}
 	exp, err := claims.Exp.Float64()
-	if err != nil || exp <= 0 {
+	if err != nil || !(exp > 0 && exp < 253402300800) { // 253402300800: year 10000
+		// Beyond int64 seconds the conversion below would overflow into the past.
 		return time.Time{}
 	}
 	sec := int64(exp)
@@ -378,13 +451,18 @@ const maxDescription = 200
 // classify turns a non-2xx answer into an *Error.
 func classify(status int, header http.Header, body []byte, red redactor) *Error {
 	e := &Error{StatusCode: status}
-	var er errorResponse
-	if json.Unmarshal(body, &er) == nil {
-		e.Code = red.String(truncate(er.Error, 64))
-		e.Description = red.String(truncate(er.ErrorDescription, maxDescription))
-	}
+	er := parseErrorResponse(header, body)
+	// Redacted before truncated: cut first, a secret straddling the cut would keep its
+	// prefix out of the redactor's reach.
+	e.Code = truncate(printable(red.String(er.Error)), 64)
+	e.Description = truncate(printable(red.String(er.ErrorDescription)), maxDescription)
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:
+		e.Kind = Transient
+		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
+	case er.Error == "temporarily_unavailable" || er.Error == "server_error" || er.Error == "slow_down":
+		// Codes of the authorization endpoint that some servers also use at the token
+		// endpoint, with a 400: the server's trouble, not the request's.
 		e.Kind = Transient
 		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
 	case er.Error == "invalid_grant":
@@ -402,6 +480,54 @@ func classify(status int, header http.Header, body []byte, red redactor) *Error 
 	return e
 }
 
+// parseErrorResponse reads `error` and `error_description` from a JSON body, or from a
+// form-encoded one (as x/oauth2 accepts); anything else has neither. Only strings count:
+// some APIs put an object under "error".
+func parseErrorResponse(header http.Header, body []byte) errorResponse {
+	if isForm(header, body) {
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return errorResponse{}
+		}
+		return errorResponse{Error: v.Get("error"), ErrorDescription: v.Get("error_description")}
+	}
+	var raw struct {
+		Error            any `json:"error"`
+		ErrorDescription any `json:"error_description"`
+	}
+	if json.Unmarshal(body, &raw) != nil {
+		return errorResponse{}
+	}
+	code, _ := raw.Error.(string)
+	desc, _ := raw.ErrorDescription.(string)
+	return errorResponse{Error: code, ErrorDescription: desc}
+}
+
+// isForm says whether a body is form-encoded: so labelled, or text/plain (GitHub-style
+// servers answer so, and x/oauth2 reads it) unless it is plainly a JSON object, which
+// sloppy servers label text/plain too.
+func isForm(header http.Header, body []byte) bool {
+	mt, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		return true
+	case "text/plain":
+		return !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
+	}
+	return false
+}
+
+// printable makes provider text one line of printable characters, for conditions and
+// events.
+func printable(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")))
+}
+
 func truncate(s string, n int) string {
 	s = strings.ToValidUTF8(s, "?")
 	if len(s) <= n {
@@ -415,17 +541,21 @@ func truncate(s string, n int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
+// maxRetryAfter bounds a provider's Retry-After, so an absurd value cannot overflow or park
+// a connection for weeks; the controller's backoff applies beyond it.
+const maxRetryAfter = 24 * time.Hour
+
 // retryAfter reads a Retry-After header: seconds or an HTTP-date.
 func retryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseUint(v, 10, 64); err == nil {
+		return time.Duration(min(s, uint64(maxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), maxRetryAfter)
 	}
 	return 0
 }
@@ -447,7 +577,8 @@ func (c *Client) exchange(ctx context.Context, req *Request, endpoint string, f 
 func (c *Client) answer(req *Request, status int, header http.Header, raw []byte,
 	parse func([]byte, time.Time) (*Token, error)) (*Token, error) {
 	red := newRedactor(req)
-	if status < 200 || status > 299 {
+	// RFC 6749 says 400, but some servers answer an error with a 200.
+	if status < 200 || status > 299 || parseErrorResponse(header, raw).Error != "" {
 		return nil, classify(status, header, raw, red)
 	}
 	tok, err := parse(raw, c.now())
@@ -477,32 +608,54 @@ func (c *Client) clientCredentials(ctx context.Context, req *Request, endpoint s
 		}
 	}
 	red := newRedactor(req)
+	// The HTTP client in the context carries the body cap and the no-redirect rule; the
+	// answer is then classified and normalised like a hand-written request's.
 	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, c.httpClient()))
 	if err != nil {
 		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil {
-			if re.Response.StatusCode >= 200 && re.Response.StatusCode <= 299 {
-				return nil, &Error{Kind: Transient, StatusCode: re.Response.StatusCode, Err: errors.New("malformed token response")}
-			}
+			// A non-2xx, or an error code in a 2xx: re.Body is whole (cappedTransport).
 			return nil, classify(re.Response.StatusCode, re.Response.Header, re.Body, red)
 		}
-		if strings.Contains(err.Error(), "server response missing access_token") || strings.Contains(err.Error(), "cannot parse") {
-			return nil, &Error{Kind: Transient, Err: errors.New("malformed token response")}
+		if _, ok := errors.AsType[*url.Error](err); ok {
+			return nil, &Error{Kind: dialKind(err), Err: red.error(err)}
 		}
-		return nil, &Error{Kind: dialKind(err), Err: red.error(err)}
+		// What else x/oauth2 reports concerns a 2xx body: unparseable, or no access_token.
+		return nil, &Error{Kind: Transient, StatusCode: http.StatusOK, Err: red.error(fmt.Errorf("malformed token response: %w", err))}
 	}
 	out := &Token{
 		AccessToken:  tok.AccessToken,
 		TokenType:    normaliseType(tok.TokenType),
 		RefreshToken: tok.RefreshToken,
-		Expiry:       tok.Expiry,
 	}
 	if s, ok := tok.Extra("scope").(string); ok {
 		out.Scope = s
 	}
-	if out.Expiry.IsZero() {
+	// x/oauth2 computes Expiry with time.Now; expires_in is read again so that c.Now, the
+	// clock the caller schedules with, is the one used.
+	seconds, present, err := parseExpiresIn(extraNumber(tok.Extra("expires_in")))
+	switch {
+	case err != nil:
+		return nil, &Error{Kind: Transient, StatusCode: http.StatusOK, Err: err}
+	case present:
+		out.Expiry = c.now().Add(time.Duration(seconds) * time.Second)
+	default:
 		out.Expiry = jwtExpiry(out.AccessToken)
 	}
 	return out, nil
+}
+
+// extraNumber renders a value of oauth2.Token.Extra (decoded from JSON or a form) as the
+// JSON text parseExpiresIn reads.
+func extraNumber(v any) json.RawMessage {
+	switch n := v.(type) {
+	case float64:
+		return json.RawMessage(strconv.FormatFloat(n, 'f', -1, 64))
+	case int64:
+		return json.RawMessage(strconv.FormatInt(n, 10))
+	case string:
+		return json.RawMessage(strconv.Quote(n))
+	}
+	return nil
 }
 
 // grantForm starts a token request body with the grant's parameters.
@@ -563,12 +716,27 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 		return d.endpoint, nil
 	}
 	discovery.Unlock()
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", &Error{Kind: BadRequest, Err: errors.New("the issuer URL is not a URL")}
+	}
+	// OIDC appends its well-known segment to the issuer; RFC 8414 section 3.1 inserts
+	// its own between the host and the issuer's path. The same for an issuer without path.
+	oidc, rfc8414 := *u, *u
+	oidc.Path, oidc.RawPath = u.Path+"/.well-known/openid-configuration", ""
+	rfc8414.Path, rfc8414.RawPath = "/.well-known/oauth-authorization-server"+u.Path, ""
 	var lastErr error
-	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
-		endpoint, err := c.fetchMetadata(ctx, req, base+path)
+	for _, doc := range []string{oidc.String(), rfc8414.String()} {
+		endpoint, err := c.fetchMetadata(ctx, req, doc, base)
 		if err != nil {
-			lastErr = err
-			continue
+			// Only a missing OIDC document sends us to RFC 8414; an unavailable or
+			// unreachable issuer is reported as it is (transient), not hidden behind
+			// the fallback's 404.
+			if e, ok := errors.AsType[*Error](err); ok && e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusTooManyRequests {
+				lastErr = err
+				continue
+			}
+			return "", err
 		}
 		if err := checkURL(endpoint); err != nil {
 			return "", err
@@ -584,7 +752,7 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 	return "", lastErr
 }
 
-func (c *Client) fetchMetadata(ctx context.Context, req *Request, u string) (string, error) {
+func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer string) (string, error) {
 	red := newRedactor(req)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -608,10 +776,17 @@ func (c *Client) fetchMetadata(ctx context.Context, req *Request, u string) (str
 		return "", &Error{Kind: kind, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery at %s failed", u)}
 	}
 	var doc struct {
+		Issuer        string `json:"issuer"`
 		TokenEndpoint string `json:"token_endpoint"`
 	}
 	if json.Unmarshal(raw, &doc) != nil || doc.TokenEndpoint == "" {
 		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s has no token_endpoint", u)}
+	}
+	// OIDC Discovery section 4.3, RFC 8414 section 3.3: the metadata must be the issuer's
+	// own, or a document served elsewhere could direct the client secret to its endpoint.
+	// Trailing slashes aside, as when the request was built.
+	if doc.Issuer != "" && strings.TrimRight(doc.Issuer, "/") != issuer {
+		return "", &Error{Kind: BadRequest, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s is for another issuer", u)}
 	}
 	return doc.TokenEndpoint, nil
 }

@@ -24,11 +24,16 @@ limitations under the License.
 package providertest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -49,6 +54,25 @@ type Options struct {
 	// Lifetime is the expires_in of issued access tokens; zero: one hour.
 	Lifetime time.Duration
 }
+
+// TokenRequest is what a fake recorded of one token request.
+type TokenRequest struct {
+	// Grant is the grant_type (authorization_code for Aurinko's code exchange).
+	Grant provider.GrantType
+	// MediaType is the request's Content-Type without parameters ("" without a body):
+	// which of its two encodings an Aston Club client chose, say.
+	MediaType string
+	// ClientAuth says where the client credentials came: "basic", "body", "both" or "none".
+	ClientAuth string
+	// Params are the body parameters, client_secret, refresh_token and code replaced by
+	// "[redacted]".
+	Params map[string]string
+	// Rejection is why the request was refused as not following the document, if it was.
+	Rejection string
+}
+
+// maxLog bounds the requests a long-running demo records.
+const maxLog = 1000
 
 // Failure is a canned answer for FailNextWith.
 type Failure struct {
@@ -93,7 +117,13 @@ type Server struct {
 	auth    oauthv1alpha1.ClientAuthentication
 	enc     oauthv1alpha1.RequestEncoding
 
+	closed    chan struct{} // closed by Close: delayed answers give up
+	closeOnce sync.Once
+
 	mu               sync.Mutex
+	oidcDiscovery    bool
+	discoveries      int
+	log              []TokenRequest
 	clientID, secret string
 	lifetime         time.Duration
 	omitExpiresIn    bool
@@ -121,6 +151,8 @@ type credential struct {
 func newServer(d dialect, o Options) *Server {
 	s := &Server{
 		dialect:       d,
+		closed:        make(chan struct{}),
+		oidcDiscovery: true,
 		clientID:      o.ClientID,
 		secret:        o.ClientSecret,
 		lifetime:      o.Lifetime,
@@ -171,8 +203,30 @@ func NewGeneric(o Options, auth oauthv1alpha1.ClientAuthentication, enc oauthv1a
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server, cutting delayed answers short.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// SetOIDCDiscovery serves the OpenID Connect discovery document (the default) or not, so a
+// client's fallback to RFC 8414 metadata (Generic) can be exercised.
+func (s *Server) SetOIDCDiscovery(v bool) { s.mu.Lock(); s.oidcDiscovery = v; s.mu.Unlock() }
+
+// DiscoveryRequests counts requests for a discovery document.
+func (s *Server) DiscoveryRequests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.discoveries
+}
+
+// TokenRequests returns what was recorded of the token requests so far (the latest 1000).
+func (s *Server) TokenRequests() []TokenRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
+}
 
 // URL is the server's base URL.
 func (s *Server) URL() string { return s.srv.URL }
@@ -368,7 +422,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/.well-known/openid-configuration" && (s.dialect == dialectAurora || s.dialect == dialectGeneric),
 		r.URL.Path == "/.well-known/oauth-authorization-server" && s.dialect == dialectGeneric:
-		writeJSON(w, map[string]string{"issuer": s.IssuerURL(), "token_endpoint": s.TokenURL()})
+		s.mu.Lock()
+		s.discoveries++
+		hidden := r.URL.Path == "/.well-known/openid-configuration" && !s.oidcDiscovery
+		s.mu.Unlock()
+		switch {
+		case r.Method != http.MethodGet:
+			s.reject(w, "discovery with method "+r.Method+" instead of GET")
+		case hidden:
+			// Not served; asking for it first is what clients do, so no rejection.
+			http.NotFound(w, r)
+		default:
+			writeJSON(w, map[string]string{"issuer": s.IssuerURL(), "token_endpoint": s.TokenURL()})
+		}
 		return
 	case s.dialect == dialectAurinko && strings.HasPrefix(r.URL.Path, aurinkoPath+"/"):
 		s.token(w, r)
@@ -377,18 +443,52 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r)
 		return
 	}
-	http.NotFound(w, r)
+	s.mu.Lock()
+	reason := s.scrub("a request to " + r.Method + " " + r.URL.EscapedPath() + ", which this provider does not serve")
+	s.rejections = append(s.rejections, reason)
+	s.mu.Unlock()
+	oauthError(w, http.StatusNotFound, "invalid_request", reason)
+}
+
+// scrub removes every secret this server knows from text it records; called with s.mu
+// held.
+func (s *Server) scrub(text string) string {
+	for _, m := range s.material {
+		text = strings.ReplaceAll(text, m, "[redacted]")
+	}
+	return text
 }
 
 // params are a token request's body fields and client credentials as received.
 type params struct {
+	mediaType            string
 	fields               map[string]string
 	basicID, basicSecret string
 	hasBasic             bool
 }
 
+// clientAuth says where the client credentials came.
+func (p *params) clientAuth() string {
+	_, inBody := p.fields["client_secret"]
+	switch {
+	case p.hasBasic && inBody:
+		return "both"
+	case p.hasBasic:
+		return "basic"
+	case inBody:
+		return "body"
+	}
+	return "none"
+}
+
 // token handles one token request.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	p, grant, reason := s.parse(r)
+	if reason == "" {
+		reason = s.checkBasicEncoding(p)
+	}
+	// The delay comes once the body is read: only then does net/http watch the
+	// connection, and cancel the request's context when the client gives up.
 	s.mu.Lock()
 	delay := s.delay
 	s.mu.Unlock()
@@ -397,15 +497,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		case <-time.After(delay):
 		case <-r.Context().Done():
 			return
+		case <-s.closed:
+			return
 		}
 	}
-	if r.Method != http.MethodPost {
-		s.count("")
-		s.reject(w, "method "+r.Method+" instead of POST")
-		return
-	}
-	p, grant, reason := s.parse(r)
 	s.count(grant)
+	s.record(p, grant, reason)
 	if f, ok := s.nextFailure(); ok {
 		for k, vs := range f.Header {
 			for _, v := range vs {
@@ -435,6 +532,23 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// record logs a token request, its secrets redacted.
+func (s *Server) record(p *params, grant provider.GrantType, rejection string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := TokenRequest{Grant: grant, MediaType: p.mediaType, ClientAuth: p.clientAuth(), Params: map[string]string{}, Rejection: s.scrub(rejection)}
+	for k, v := range p.fields {
+		if k == "client_secret" || k == "refresh_token" || k == "code" {
+			v = "[redacted]"
+		}
+		rec.Params[k] = s.scrub(v)
+	}
+	if len(s.log) >= maxLog {
+		s.log = slices.Delete(s.log, 0, 1)
+	}
+	s.log = append(s.log, rec)
+}
+
 func (s *Server) count(grant provider.GrantType) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -454,60 +568,122 @@ func (s *Server) nextFailure() (Failure, bool) {
 }
 
 // parse reads the request as the dialect's document says it must come, and says what
-// departs from it.
+// departs from it. It reads the whole body.
 func (s *Server) parse(r *http.Request) (*params, provider.GrantType, string) {
 	p := &params{fields: map[string]string{}}
 	if user, pass, ok := r.BasicAuth(); ok {
 		p.hasBasic, p.basicID, p.basicSecret = true, user, pass
 	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	switch {
+	case r.Method != http.MethodPost:
+		return p, "", "method " + r.Method + " instead of POST"
+	case r.URL.RawQuery != "":
+		return p, "", "parameters in the URL query; they belong in the body"
+	case err != nil || len(body) > maxBody:
+		return p, "", "unreadable or oversized body"
+	}
 	if s.dialect == dialectAurinko {
+		if len(body) > 0 {
+			return p, provider.GrantAuthorizationCode, "a request body; the document sends none (curl -u ... -X POST)"
+		}
 		return p, provider.GrantAuthorizationCode, s.parseAurinko(r, p)
 	}
 	mediaType, mparams, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return p, "", "no valid Content-Type"
 	}
+	p.mediaType = mediaType
 	want := s.contentType()
 	// Aston Club's document also takes a form body.
 	astonForm := s.dialect == dialectAstonClub && mediaType == contentForm
 	if mediaType != want && !astonForm {
 		return p, "", fmt.Sprintf("Content-Type %s instead of %s", mediaType, want)
 	}
-	switch mediaType {
-	case contentForm:
-		if err := r.ParseForm(); err != nil {
-			return p, "", "unreadable form body"
+	values, reason := parseBody(mediaType, mparams, body)
+	if reason != "" {
+		return p, "", reason
+	}
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if len(values[k]) > 1 {
+			return p, "", "field " + k + " sent more than once (RFC 6749 section 3.2)"
 		}
-		for k := range r.PostForm {
-			p.fields[k] = r.PostForm.Get(k)
-		}
-	case contentMultipart:
-		if mparams["boundary"] == "" {
-			return p, "", "multipart body without boundary"
-		}
-		if err := r.ParseMultipartForm(1 << 20); err != nil {
-			return p, "", "unreadable multipart body"
-		}
-		for k, vs := range r.MultipartForm.Value {
-			if len(vs) > 0 {
-				p.fields[k] = vs[0]
-			}
-		}
-	case contentJSON:
-		raw := map[string]any{}
-		if err := json.NewDecoder(r.Body).Decode(&raw); err != nil {
-			return p, "", "unreadable JSON body"
-		}
-		for k, v := range raw {
-			str, ok := v.(string)
-			if !ok {
-				return p, "", "JSON field " + k + " is not a string"
-			}
-			p.fields[k] = str
-		}
+		p.fields[k] = values[k][0]
 	}
 	grant := provider.GrantType(p.fields["grant_type"])
 	return p, grant, s.checkFields(p, grant)
+}
+
+// maxBody bounds a request body read.
+const maxBody = 1 << 20
+
+// parseBody reads a form, multipart or JSON body into its fields, keeping a repeated field
+// so that it can be refused.
+func parseBody(mediaType string, mparams map[string]string, body []byte) (url.Values, string) {
+	switch mediaType {
+	case contentForm:
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, "unreadable form body"
+		}
+		return v, ""
+	case contentMultipart:
+		if mparams["boundary"] == "" {
+			return nil, "multipart body without boundary"
+		}
+		v := url.Values{}
+		mr := multipart.NewReader(bytes.NewReader(body), mparams["boundary"])
+		for {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return v, ""
+			}
+			if err != nil {
+				return nil, "unreadable multipart body"
+			}
+			if part.FileName() != "" || part.FormName() == "" {
+				return nil, "a multipart part that is not a plain form field"
+			}
+			value, err := io.ReadAll(part)
+			if err != nil {
+				return nil, "unreadable multipart body"
+			}
+			v.Add(part.FormName(), string(value))
+		}
+	case contentJSON:
+		return parseJSONObject(body)
+	}
+	return nil, "unsupported Content-Type"
+}
+
+// parseJSONObject reads a JSON object of strings token by token, so that a repeated key
+// (which json.Unmarshal silently resolves to the last) is seen.
+func parseJSONObject(body []byte) (url.Values, string) {
+	const bad = "unreadable JSON body: not an object of strings"
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, bad
+	}
+	v := url.Values{}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, bad
+		}
+		val, err := dec.Token()
+		str, ok := val.(string)
+		if err != nil || !ok {
+			return nil, fmt.Sprintf("JSON field %v is not a string", k)
+		}
+		v.Add(k.(string), str)
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, bad
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, "data after the JSON object"
+	}
+	return v, ""
 }
 
 func (s *Server) contentType() string {
@@ -532,7 +708,53 @@ func (s *Server) checkFields(p *params, grant provider.GrantType) string {
 	if reason := s.checkGrant(p.fields, grant); reason != "" {
 		return reason
 	}
+	if reason := s.checkKnownFields(p.fields, grant); reason != "" {
+		return reason
+	}
 	return s.checkClientPlacement(p)
+}
+
+// checkKnownFields refuses a field the document does not name (Generic takes any: its
+// extraParameters).
+func (s *Server) checkKnownFields(f map[string]string, grant provider.GrantType) string {
+	known := []string{"grant_type", "client_id", "client_secret"}
+	switch {
+	case s.dialect == dialectGeneric:
+		return ""
+	case s.dialect == dialectAurora:
+		known = append(known, "audience", "scope")
+	case grant == provider.GrantAuthorizationCode:
+		known = append(known, "code", "redirect_uri")
+	case grant == provider.GrantRefreshToken:
+		known = append(known, "refresh_token")
+	}
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		if !slices.Contains(known, k) {
+			return "unexpected field " + k + " in a " + string(grant) + " request"
+		}
+	}
+	return ""
+}
+
+// checkBasicEncoding tells HTTP Basic credentials encoded the wrong way from wrong ones:
+// Generic's RFC 6749 section 2.3.1 wants id and secret form-urlencoded first, Aurinko's
+// curl -u sends them as they are.
+func (s *Server) checkBasicEncoding(p *params) string {
+	if !p.hasBasic {
+		return ""
+	}
+	raw := p.basicID + ":" + p.basicSecret
+	id, err1 := url.QueryUnescape(p.basicID)
+	secret, err2 := url.QueryUnescape(p.basicSecret)
+	formOK := err1 == nil && err2 == nil && id == s.clientID && secret == s.secret
+	rawOK := raw == s.clientID+":"+s.secret
+	switch {
+	case s.dialect == dialectGeneric && s.auth == oauthv1alpha1.ClientAuthenticationBasic && rawOK && !formOK:
+		return "HTTP Basic credentials not form-urlencoded first (RFC 6749 section 2.3.1)"
+	case s.dialect == dialectAurinko && formOK && !rawOK:
+		return "HTTP Basic credentials form-urlencoded; curl -u sends them as they are"
+	}
+	return ""
 }
 
 // checkGrant checks the grant type and its fields.
