@@ -48,7 +48,8 @@ DEMO_ARGS ?=
 
 .PHONY: demo
 demo: envtest ## Run the whole product locally: control plane, fake providers, manager, one connection per provider.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo $(DEMO_ARGS)
+	go build -o "$(LOCALBIN)/demo" ./hack/demo
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/demo" $(DEMO_ARGS)
 
 # BENCH_N selects the numbers of connections, e.g. BENCH_N=1000.
 BENCH_N ?= 1000,10000
@@ -89,10 +90,19 @@ docker-push: ## Push docker image with the manager.
 	$(CONTAINER_TOOL) push ${IMG}
 
 .PHONY: build-installer
-build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment (dist/install.yaml).
+build-installer: manifests generate install-overlay ## Generate a consolidated YAML with CRDs and deployment (dist/install.yaml).
 	mkdir -p dist
-	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+	"$(KUSTOMIZE)" build "$(INSTALL_OVERLAY)" > dist/install.yaml
+
+# The image is set in an overlay under bin/ (config/default with IMG), so that deploying
+# or building the installer never edits a file git tracks.
+INSTALL_OVERLAY = $(CURDIR)/bin/install
+DEFAULT_IMG_NAME = ghcr.io/tokenwarden/tokenwarden
+
+.PHONY: install-overlay
+install-overlay: kustomize
+	@rm -rf "$(INSTALL_OVERLAY)" && mkdir -p "$(INSTALL_OVERLAY)"
+	@cd "$(INSTALL_OVERLAY)" && "$(KUSTOMIZE)" create --resources ../../config/default && "$(KUSTOMIZE)" edit set image $(DEFAULT_IMG_NAME)=$(IMG)
 
 ##@ Deployment
 
@@ -111,9 +121,8 @@ uninstall: manifests kustomize ## Uninstall CRDs from the K8s cluster. Call with
 	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
 .PHONY: deploy
-deploy: manifests kustomize ## Deploy controller to the K8s cluster specified in ~/.kube/config.
-	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply -f -
+deploy: manifests install-overlay ## Deploy controller to the K8s cluster specified in ~/.kube/config.
+	"$(KUSTOMIZE)" build "$(INSTALL_OVERLAY)" | "$(KUBECTL)" apply -f -
 
 .PHONY: undeploy
 undeploy: kustomize ## Undeploy controller from the K8s cluster. Call with ignore-not-found=true to ignore resource not found errors.
@@ -134,24 +143,24 @@ GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
 KUSTOMIZE_VERSION ?= v5.8.2
 GOLANGCI_LINT_VERSION ?= v2.15.0
 
-## envtest: kube-apiserver and etcd built from Go modules (hack/envtest), because
-## setup-envtest cannot download binaries here. A KUBEBUILDER_ASSETS you set wins.
+## envtest: kube-apiserver, etcd, kube-controller-manager (garbage collection and
+## namespace deletion for the demo and the README test) and kubectl, built from Go modules
+## (hack/envtest), because setup-envtest cannot download binaries here. A
+## KUBEBUILDER_ASSETS you set wins.
 ENVTEST_DIR ?= $(LOCALBIN)/k8s
 ENVTEST_ASSETS = $(if $(KUBEBUILDER_ASSETS),$(KUBEBUILDER_ASSETS),$(ENVTEST_DIR))
 ENVTEST_SOURCES = hack/envtest/go.mod hack/envtest/go.sum hack/envtest/etcd/main.go
+ENVTEST_BINS = $(addprefix $(ENVTEST_DIR)/,kube-apiserver etcd kube-controller-manager kubectl)
 
 .PHONY: envtest
-envtest: $(if $(KUBEBUILDER_ASSETS),,$(ENVTEST_DIR)/kube-apiserver $(ENVTEST_DIR)/etcd) ## Build kube-apiserver and etcd for envtest into bin/k8s (about 8 minutes once, then cached).
+envtest: $(if $(KUBEBUILDER_ASSETS),,$(ENVTEST_BINS)) ## Build kube-apiserver, etcd, kube-controller-manager and kubectl into bin/k8s (about 12 minutes once, then cached).
 
-$(ENVTEST_DIR)/kube-apiserver: $(ENVTEST_SOURCES)
+# One go build for all four: they share most packages, and it compiles them in parallel.
+$(ENVTEST_BINS) &: $(ENVTEST_SOURCES)
 	@mkdir -p "$(ENVTEST_DIR)"
-	@echo "Building kube-apiserver from Go modules (once; several minutes)..."
-	cd hack/envtest && go build -trimpath -o "$@" k8s.io/kubernetes/cmd/kube-apiserver
-
-$(ENVTEST_DIR)/etcd: $(ENVTEST_SOURCES)
-	@mkdir -p "$(ENVTEST_DIR)"
-	@echo "Building etcd from Go modules (once)..."
-	cd hack/envtest && go build -trimpath -o "$@" ./etcd
+	@echo "Building kube-apiserver, etcd, kube-controller-manager and kubectl from Go modules (once; several minutes)..."
+	cd hack/envtest && go build -trimpath -o "$(ENVTEST_DIR)/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl ./etcd
+	@touch $(ENVTEST_BINS)
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.

@@ -21,10 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -35,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -72,10 +76,14 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	defer func() { _ = logFile.Close() }()
 	logTo(logFile)
 
-	say("Starting a local control plane (kube-apiserver and etcd on loopback)...")
+	say("Starting a local control plane (kube-apiserver, etcd and kube-controller-manager on loopback)...")
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
 		assets = filepath.Join(o.root, "bin", "k8s")
+	}
+	kcm, err := findBinary("kube-controller-manager", assets, filepath.Join(o.root, "bin", "k8s"))
+	if err != nil {
+		return err
 	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(o.root, "config", "crd", "bases")},
@@ -98,6 +106,11 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	stopKCM, err := startControllerManager(kcm, kubeconfig, filepath.Join(o.dir, "kube-controller-manager.log"))
+	if err != nil {
+		return err
+	}
+	defer stopKCM()
 
 	say("Starting the fake providers (tokens live %s)...", o.lifetime)
 	fakes := startFakes(o.lifetime)
@@ -124,15 +137,21 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		return err
 	}
 	say("Applied one OAuthConnection per provider in namespace %q", namespace)
-	say("To look around while it runs:")
-	_, _ = fmt.Fprintf(out, "\n    export KUBECONFIG=%s\n    kubectl -n %s get oauthconn\n"+
-		"    kubectl -n %s annotate oauthconn aurora-api oauth.tokenwarden.io/refresh-requested-at=\"$(date -u +%%FT%%TZ)\" --overwrite\n"+
-		"    kubectl -n %s delete secret aurora-api   # and watch it come back\n\n", kubeconfig, namespace, namespace, namespace)
+	say("To look around while it runs (the kubeconfig's namespace is %q; Ctrl-C here stops everything):", namespace)
+	_, _ = fmt.Fprintf(out, "\n    export KUBECONFIG=%s\n%s\n", kubeconfig, lookAround)
 
 	return report(ctx, c, o, out, say)
 }
 
-// writeKubeconfig writes an admin kubeconfig for the local control plane.
+// lookAround is what the demo suggests to try while it runs; the README test runs each
+// line against the demo.
+const lookAround = `    kubectl get oauthconn
+    kubectl annotate oauthconn aurora-api oauth.tokenwarden.io/refresh-requested-at="$(date -u +%FT%TZ)" --overwrite
+    kubectl delete secret aurora-api   # and watch it come back: kubectl get secret aurora-api
+`
+
+// writeKubeconfig writes an admin kubeconfig for the local control plane, whose context's
+// namespace is the demo's.
 func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
 	user, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
@@ -142,8 +161,48 @@ func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	cfg, err := clientcmd.Load(raw)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cfg.Contexts {
+		c.Namespace = namespace
+	}
 	path := filepath.Join(dir, "kubeconfig")
-	return path, os.WriteFile(path, raw, 0o600)
+	return path, clientcmd.WriteToFile(*cfg, path)
+}
+
+// findBinary returns name's path in the first of dirs that has it.
+func findBinary(name string, dirs ...string) (string, error) {
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		if _, err := os.Stat(p); err == nil {
+			return filepath.Abs(p)
+		}
+	}
+	return "", fmt.Errorf("no %s in %s: run `make envtest`", name, strings.Join(dirs, " or "))
+}
+
+// startControllerManager runs kube-controller-manager's garbage collector and namespace
+// controller, so that deleting a connection deletes its Secrets and a namespace can be
+// deleted, as on a real cluster. The returned func stops it and waits for it.
+func startControllerManager(bin, kubeconfig, logPath string) (func(), error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--leader-elect=false", "--secure-port=0",
+		"--controllers=garbage-collector-controller,namespace-controller")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return nil, err
+	}
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		_ = logFile.Close()
+	}, nil
 }
 
 // demoFakes are the five fake providers.
@@ -194,7 +253,7 @@ func applyConnections(ctx context.Context, c client.Client, root string, f *demo
 		"aurinko":   {fake: f.aurinko, grant: map[string]string{"code": f.aurinko.IssueCode()}, idKey: "clientId", secKey: "secret", point: tokenURL(f.aurinko)},
 		"generic":   {fake: f.generic, point: issuer(f.generic)},
 	}
-	for _, name := range slices.Sorted(mapsKeys(wirings)) {
+	for _, name := range slices.Sorted(maps.Keys(wirings)) {
 		w := wirings[name]
 		obj, err := readSample(filepath.Join(root, "config", "samples", "oauth_v1alpha1_oauthconnection_"+name+".yaml"))
 		if err != nil {
@@ -230,16 +289,6 @@ func applyConnections(ctx context.Context, c client.Client, root string, f *demo
 	return nil
 }
 
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 func readSample(path string) (*unstructured.Unstructured, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -271,6 +320,15 @@ func report(ctx context.Context, c client.Client, o demoOptions, out io.Writer, 
 		deadline = t.C
 	}
 	seen := map[types.UID]bool{}
+	// A failed read (say, after the CRD was deleted) is reported once and retried: the
+	// demo is a playground, and only Ctrl-C or --once ends it.
+	lastErr := ""
+	failed := func(err error) {
+		if err.Error() != lastErr {
+			lastErr = err.Error()
+			say("%-8s %v", "Error", err)
+		}
+	}
 	state := map[string]*progress{}
 	tablePrinted := false
 	tick := time.NewTicker(500 * time.Millisecond)
@@ -285,7 +343,8 @@ func report(ctx context.Context, c client.Client, o demoOptions, out io.Writer, 
 		}
 		events := &eventsv1.EventList{}
 		if err := c.List(ctx, events, client.InNamespace(namespace)); err != nil {
-			return err
+			failed(err)
+			continue
 		}
 		slices.SortFunc(events.Items, func(a, b eventsv1.Event) int { return a.CreationTimestamp.Compare(b.CreationTimestamp.Time) })
 		for _, e := range events.Items {
@@ -301,8 +360,10 @@ func report(ctx context.Context, c client.Client, o demoOptions, out io.Writer, 
 		}
 		conns := &oauthv1alpha1.OAuthConnectionList{}
 		if err := c.List(ctx, conns, client.InNamespace(namespace)); err != nil {
-			return err
+			failed(err)
+			continue
 		}
+		lastErr = ""
 		for _, conn := range conns.Items {
 			p := state[conn.Name]
 			if p == nil {
@@ -350,7 +411,7 @@ func done(state map[string]*progress) bool {
 
 func summary(state map[string]*progress) string {
 	parts := make([]string, 0, len(state))
-	for _, name := range slices.Sorted(mapsKeys(state)) {
+	for _, name := range slices.Sorted(maps.Keys(state)) {
 		p := state[name]
 		s := name + ": "
 		switch {
@@ -382,7 +443,7 @@ func printSecrets(ctx context.Context, c client.Client, out io.Writer) error {
 		if s.Labels["oauth.tokenwarden.io/role"] == "state" {
 			continue // the operator's own state: not for workloads, not shown
 		}
-		for _, k := range slices.Sorted(mapsKeys(s.Data)) {
+		for _, k := range slices.Sorted(maps.Keys(s.Data)) {
 			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, k, mask(k, string(s.Data[k])))
 		}
 	}
