@@ -39,7 +39,7 @@ import (
 var setupLog = ctrl.Log.WithName("setup")
 
 func main() {
-	var metricsAddr, probeAddr string
+	var metricsAddr, probeAddr, pprofAddr string
 	var enableLeaderElection, secureMetrics, enableHTTP2 bool
 	var qps float64
 	var burst, concurrency int
@@ -48,6 +48,8 @@ func main() {
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0",
+		"The address Go's pprof endpoints bind to (unauthenticated: loopback only), or 0 to disable them.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
 		"Enable leader election for controller manager. "+
 			"Enabling this will ensure there is only one active controller manager.")
@@ -94,6 +96,7 @@ func main() {
 		Manager: ctrl.Options{
 			Metrics:                metricsServerOptions,
 			HealthProbeBindAddress: probeAddr,
+			PprofBindAddress:       pprofAddr,
 			LeaderElection:         enableLeaderElection,
 			LeaderElectionID:       "tokenwarden.oauth.tokenwarden.io",
 		},

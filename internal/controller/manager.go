@@ -62,6 +62,13 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	mo := o.Manager
 	mo.Scheme = Scheme
 	mo.Cache = CacheOptions()
+	if mo.GracefulShutdownTimeout == nil {
+		// A token request in flight when the manager is asked to stop runs to its end and
+		// its answer is written (obtainTimeout): for a rotating provider that answer holds
+		// the only copy of the new refresh token. The Deployment's grace period is longer.
+		timeout := obtainTimeout + 10*time.Second
+		mo.GracefulShutdownTimeout = &timeout
+	}
 	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return nil, err
