@@ -18,9 +18,11 @@ package controller
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"text/template"
 	"time"
@@ -210,7 +212,7 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 		}
 		return r.applyWorkloadSecret(ctx, conn, nil, desired)
 	}
-	if maps.EqualFunc(existing.Data, desired.Data, bytesEqual) &&
+	if dataEqual(existing.Data, desired.Data) &&
 		subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
 		return false, nil
 	}
@@ -227,7 +229,36 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 	return true, r.Update(ctx, updated)
 }
 
-func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+// digestKey holds, in the cache, the digest of a workload Secret's data in place of the
+// data: the controller only compares it, and the tokens of 10,000 Secrets need not stay in
+// memory. The "/" makes it a key no real Secret can have.
+const digestKey = "tokenwarden/sha256"
+
+// digestData replaces a Secret's data with its digest.
+func digestData(s *corev1.Secret) {
+	if _, done := s.Data[digestKey]; done {
+		return
+	}
+	s.Data = map[string][]byte{digestKey: dataDigest(s.Data)}
+}
+
+// dataDigest hashes a Secret's data, keys in order.
+func dataDigest(data map[string][]byte) []byte {
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		_, _ = fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(data[k]))
+		h.Write(data[k])
+	}
+	return h.Sum(nil)
+}
+
+// dataEqual compares a Secret's data, whole or as cached (a digest), with the desired data.
+func dataEqual(existing, desired map[string][]byte) bool {
+	if d, ok := existing[digestKey]; ok {
+		return string(d) == string(dataDigest(desired))
+	}
+	return maps.EqualFunc(existing, desired, func(a, b []byte) bool { return string(a) == string(b) })
+}
 
 // subset reports whether every entry of want is in have.
 func subset(want, have map[string]string) bool {

@@ -18,9 +18,15 @@ package controller
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
@@ -97,5 +103,55 @@ func TestLimitedBufferStopsARunawayTemplate(t *testing.T) {
 	}
 	if _, err := b.Write([]byte("x")); !errors.Is(err, errRenderTooLarge) {
 		t.Errorf("write past the bound: %v", err)
+	}
+}
+
+func TestCachedWorkloadSecretKeepsOnlyADigest(t *testing.T) {
+	data := map[string][]byte{"access_token": []byte("secret-access-token"), "token_type": []byte("Bearer")}
+	var transform cache.ByObject
+	var (
+		workload *corev1.Secret
+		state    *corev1.Secret
+	)
+	for obj, by := range CacheOptions().ByObject {
+		if _, ok := obj.(*corev1.Secret); !ok {
+			continue
+		}
+		transform = by
+		out, err := by.Transform(&corev1.Secret{Data: maps.Clone(data)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		workload = out.(*corev1.Secret)
+		out, err = by.Transform(&corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{stateRoleLabel: stateRoleValue}},
+			Data:       map[string][]byte{stateKey: []byte(`{"seq":1}`)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		state = out.(*corev1.Secret)
+	}
+	if transform.Transform == nil || workload == nil {
+		t.Fatal("no transform for Secrets")
+	}
+	if len(workload.Data) != 1 || strings.Contains(fmt.Sprint(workload.Data), "secret-access-token") {
+		t.Errorf("the cached workload Secret holds %v, want only a digest", workload.Data)
+	}
+	if string(state.Data[stateKey]) != `{"seq":1}` {
+		t.Errorf("the cached state Secret lost its data: %v", state.Data)
+	}
+	if !dataEqual(workload.Data, data) || !dataEqual(data, maps.Clone(data)) {
+		t.Error("equal data compares unequal")
+	}
+	for _, other := range []map[string][]byte{
+		{"access_token": []byte("other"), "token_type": []byte("Bearer")},
+		{"access_token": []byte("secret-access-token")},
+		{"access_token": []byte("secret-access-token"), "token_type": []byte("Bearer"), "x": nil},
+		{"access_tokenBearer": nil, "token_type": []byte("secret-access-token")},
+	} {
+		if dataEqual(workload.Data, other) || dataEqual(data, other) {
+			t.Errorf("%v compares equal to %v", other, data)
+		}
 	}
 }

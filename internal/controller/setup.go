@@ -78,14 +78,25 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 }
 
 // CacheOptions restricts the manager's cache: of Secrets it keeps only those the operator
-// owns (by label), never every Secret in the cluster; managed fields are dropped.
+// owns (by label), never every Secret in the cluster, and of workload Secrets only a
+// digest of their data; managed fields are dropped.
 func CacheOptions() cache.Options {
+	strip := cache.TransformStripManagedFields()
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: strip,
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{
-				oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue,
-			})},
+			&corev1.Secret{}: {
+				Label: labels.SelectorFromSet(labels.Set{
+					oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue,
+				}),
+				Transform: func(obj any) (any, error) {
+					obj, err := strip(obj)
+					if s, ok := obj.(*corev1.Secret); ok && err == nil && s.Labels[stateRoleLabel] != stateRoleValue {
+						digestData(s)
+					}
+					return obj, err
+				},
+			},
 		},
 	}
 }
