@@ -23,6 +23,7 @@ help: ## Display this help.
 .PHONY: manifests
 manifests: ## Generate the ClusterRole and CustomResourceDefinition objects.
 	go tool controller-gen rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	cp config/crd/bases/oauth.tokenwarden.io_oauthconnections.yaml charts/tokenwarden/crds/
 
 .PHONY: generate
 generate: ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
@@ -40,7 +41,7 @@ vet: ## Run go vet against code.
 GO_TEST_FLAGS ?=
 
 .PHONY: test
-test: manifests generate fmt vet envtest lint ## Run lint, unit and envtest integration tests.
+test: manifests generate fmt vet envtest helm kustomize lint ## Run lint, unit and envtest integration tests.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out $(GO_TEST_FLAGS)
 
 # DEMO_ARGS adds flags to the demo, e.g. DEMO_ARGS=--once.
@@ -161,6 +162,18 @@ $(ENVTEST_BINS) &: $(ENVTEST_SOURCES)
 	@echo "Building kube-apiserver, etcd, kube-controller-manager and kubectl from Go modules (once; several minutes)..."
 	cd hack/envtest && go build -trimpath -o "$(ENVTEST_DIR)/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl ./etcd
 	@touch $(ENVTEST_BINS)
+
+## helm: built from Go modules (hack/helm), because no prebuilt binary can be downloaded here.
+HELM ?= $(LOCALBIN)/helm
+HELM_SOURCES = hack/helm/go.mod hack/helm/go.sum
+
+.PHONY: helm
+helm: $(HELM) ## Build helm from Go modules into bin/helm (about 3-8 minutes once, then cached).
+$(HELM): $(HELM_SOURCES) | $(LOCALBIN)
+	@echo "Building helm from Go modules (once; a few minutes)..."
+	cd hack/helm && go build -trimpath -o "$@" \
+		-ldflags "-X helm.sh/helm/v4/internal/version.version=$$(go list -m -f '{{.Version}}' helm.sh/helm/v4)" \
+		helm.sh/helm/v4/cmd/helm
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.

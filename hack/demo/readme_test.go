@@ -79,7 +79,7 @@ func TestReadmeCommands(t *testing.T) {
 	sh := shell{t: t, env: append(os.Environ(),
 		"KUBECONFIG="+m[1],
 		"KUBECTL="+kubectl,
-		"PATH="+filepath.Dir(kubectl)+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"PATH="+strings.Join([]string{filepath.Dir(kubectl), filepath.Join(root, "bin"), os.Getenv("PATH")}, string(os.PathListSeparator)),
 		"MAKEFLAGS=", "MAKELEVEL=",
 	)}
 	run := func(dir, cmd string) string {
@@ -156,6 +156,15 @@ func TestReadmeCommands(t *testing.T) {
 	g.Expect(err).To(HaveOccurred(), "the namespace is still there after make undeploy")
 	_, err = sh.try(root, "kubectl get crd oauthconnections.oauth.tokenwarden.io")
 	g.Expect(err).To(HaveOccurred(), "the CRD is still there after make undeploy")
+
+	// Helm, after make undeploy: it cannot install over objects kustomize created.
+	run(copyRoot, "helm install tokenwarden charts/tokenwarden --namespace tokenwarden-system --create-namespace "+
+		"--set image.repository=registry.example.com/tokenwarden --set image.tag=v0.1.0")
+	g.Expect(sh.run(root, "kubectl -n tokenwarden-system get deployment tokenwarden-controller-manager -o jsonpath={..image}")).
+		To(Equal(readmeImage))
+	run(copyRoot, "helm uninstall tokenwarden --namespace tokenwarden-system")
+	_, err = sh.try(root, "kubectl -n tokenwarden-system get deployment tokenwarden-controller-manager")
+	g.Expect(err).To(HaveOccurred(), "the Deployment is still there after helm uninstall")
 
 	// Ctrl-C stops everything the demo started.
 	demo.interrupt(g)
@@ -266,7 +275,7 @@ func copyRepo(t *testing.T, root string) string {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "kustomize") || e.Name() == "k8s" {
+		if strings.HasPrefix(e.Name(), "kustomize") || e.Name() == "k8s" || e.Name() == "helm" {
 			target, err := filepath.EvalSymlinks(filepath.Join(root, "bin", e.Name()))
 			if err != nil {
 				t.Fatal(err)
