@@ -48,6 +48,7 @@ type benchOptions struct {
 	manager     string
 	root        string
 	out         string
+	gomemlimit  string
 }
 
 func main() {
@@ -61,6 +62,7 @@ func main() {
 	flag.StringVar(&o.manager, "manager", filepath.Join("bin", "manager"), "The manager binary.")
 	flag.StringVar(&o.root, "root", ".", "The repository root.")
 	flag.StringVar(&o.out, "out", "", "Also write the results (Markdown) to this file.")
+	flag.StringVar(&o.gomemlimit, "gomemlimit", "", "GOMEMLIMIT of the manager (as the Deployment sets it from its memory limit), e.g. 128MiB; empty: unset.")
 	flag.Parse()
 	for s := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
