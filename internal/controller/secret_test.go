@@ -155,3 +155,25 @@ func TestCachedWorkloadSecretKeepsOnlyADigest(t *testing.T) {
 		}
 	}
 }
+
+func TestCachedConnectionDropsTheLastAppliedCopy(t *testing.T) {
+	for obj, by := range CacheOptions().ByObject {
+		if _, ok := obj.(*oauthv1alpha1.OAuthConnection); !ok {
+			continue
+		}
+		conn := &oauthv1alpha1.OAuthConnection{ObjectMeta: metav1.ObjectMeta{Annotations: map[string]string{
+			corev1.LastAppliedConfigAnnotation:       `{"spec":{}}`,
+			oauthv1alpha1.RefreshRequestedAnnotation: "2026-11-23T00:00:00Z",
+		}}}
+		out, err := by.Transform(conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := out.(*oauthv1alpha1.OAuthConnection).Annotations
+		if _, kept := a[corev1.LastAppliedConfigAnnotation]; kept || a[oauthv1alpha1.RefreshRequestedAnnotation] == "" {
+			t.Errorf("cached annotations = %v, want the refresh request only", a)
+		}
+		return
+	}
+	t.Fatal("no transform for OAuthConnections")
+}

@@ -79,12 +79,25 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 
 // CacheOptions restricts the manager's cache: of Secrets it keeps only those the operator
 // owns (by label), never every Secret in the cluster, and of workload Secrets only a
-// digest of their data; managed fields are dropped.
+// digest of their data; managed fields are dropped, and so is the copy of the whole object
+// that `kubectl apply` keeps in an annotation of each connection.
 func CacheOptions() cache.Options {
 	strip := cache.TransformStripManagedFields()
 	return cache.Options{
 		DefaultTransform: strip,
 		ByObject: map[client.Object]cache.ByObject{
+			&oauthv1alpha1.OAuthConnection{}: {
+				Transform: func(obj any) (any, error) {
+					obj, err := strip(obj)
+					if o, ok := obj.(client.Object); ok && err == nil {
+						if a := o.GetAnnotations(); a[corev1.LastAppliedConfigAnnotation] != "" {
+							delete(a, corev1.LastAppliedConfigAnnotation)
+							o.SetAnnotations(a)
+						}
+					}
+					return obj, err
+				},
+			},
 			&corev1.Secret{}: {
 				Label: labels.SelectorFromSet(labels.Set{
 					oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue,
