@@ -416,6 +416,29 @@ var _ = Describe("OAuthConnection controller", func() {
 		eventuallyReady(key)
 	})
 
+	It("follows a client Secret that carries the operator's label, which the metadata watch leaves out", func() {
+		fake := track(providertest.NewAurora(providertest.Options{}))
+		labelled := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "client",
+				Labels: map[string]string{oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue}},
+			StringData: map[string]string{"client_id": fake.ClientID()},
+		}
+		Expect(k8sClient.Create(ctx, labelled)).To(Succeed())
+		key := create(newConnection(ns, "labelled-client", oauthv1alpha1.ProviderAurora, withTokenURL(fake.TokenURL())))
+		Eventually(func(g Gomega) {
+			c := getConnection(key)
+			expectCondition(g, c, oauthv1alpha1.ConditionStalled, metav1.ConditionTrue, oauthv1alpha1.ReasonClientSecretNotFound)
+			g.Expect(condition(c, oauthv1alpha1.ConditionStalled).Message).To(ContainSubstring(`no key "client_secret"`))
+		}).Should(Succeed())
+
+		By("adding the missing key")
+		labelled = getSecret(ns, "client")
+		labelled.Data["client_secret"] = []byte(fake.ClientSecret())
+		Expect(k8sClient.Update(ctx, labelled)).To(Succeed())
+		eventuallyReady(key)
+		Expect(fake.TotalRequests()).To(Equal(1))
+	})
+
 	It("leaks no token, refresh token, code or client secret into logs, events or status", func() {
 		for p := range providerCases {
 			_, conn := providerCases[p].setup(newNamespace(), 3*time.Second)

@@ -23,6 +23,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
 // secretMemo remembers the user Secrets that connections reference (and only those), so a
@@ -71,7 +73,9 @@ func (m *secretMemo) get(ctx context.Context, reader client.Reader, key types.Na
 	if err != nil {
 		return nil, err
 	}
-	if watching && m.watching && ticket == m.epoch {
+	// A Secret carrying the operator's label is followed by the cache, not by the metadata
+	// watch that keeps the memo current: it is read afresh each time.
+	if watching && m.watching && ticket == m.epoch && s.Labels[oauthv1alpha1.ManagedByLabel] != oauthv1alpha1.ManagedByValue {
 		if len(m.entries) >= maxMemoEntries {
 			clear(m.entries)
 		}

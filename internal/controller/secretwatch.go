@@ -28,14 +28,21 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/metadata"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
 var secretsResource = schema.GroupVersionResource{Version: "v1", Resource: "secrets"}
 
+// unownedSecrets selects the Secrets the manager's cache does not hold.
+var unownedSecrets = oauthv1alpha1.ManagedByLabel + "!=" + oauthv1alpha1.ManagedByValue
+
 // secretWatcher follows changes to every Secret's metadata without keeping any: it turns
 // each into an event with the Secret's namespace and name, which the controller maps to
 // the connections that reference it through a field index. Memory stays constant however
-// many Secrets the cluster holds (an informer would keep a copy of each).
+// many Secrets the cluster holds (an informer would keep a copy of each). The operator's
+// own Secrets are left out (the manager's cache follows them): each of its writes would
+// otherwise reach the manager twice.
 type secretWatcher struct {
 	client metadata.Interface
 	events chan event.GenericEvent
@@ -56,7 +63,8 @@ func (w *secretWatcher) Start(ctx context.Context) error {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		if rv == "" {
-			list, err := w.client.Resource(secretsResource).List(ctx, metav1.ListOptions{Limit: 1})
+			list, err := w.client.Resource(secretsResource).List(ctx, metav1.ListOptions{
+				LabelSelector: unownedSecrets, Limit: 1})
 			if err != nil {
 				w.log.Error(err, "Failed to list Secrets to start watching; retrying", "backoff", backoff)
 				if !sleep(ctx, backoff) {
@@ -91,7 +99,7 @@ func (w *secretWatcher) Start(ctx context.Context) error {
 // watchFrom follows one watch until it ends, and returns the last resourceVersion seen.
 func (w *secretWatcher) watchFrom(ctx context.Context, rv string) (string, error) {
 	wi, err := w.client.Resource(secretsResource).Watch(ctx, metav1.ListOptions{
-		ResourceVersion: rv, AllowWatchBookmarks: true,
+		LabelSelector: unownedSecrets, ResourceVersion: rv, AllowWatchBookmarks: true,
 	})
 	if err != nil {
 		w.memo.reset(false)

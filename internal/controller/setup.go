@@ -49,7 +49,7 @@ type Options struct {
 
 // SetupWithManager registers the controller: it watches connections, the Secrets it owns
 // (the manager caches only those, by label), and the user Secrets connections reference,
-// through a metadata-only watch that keeps no copy of them.
+// through a metadata-only watch of the other Secrets that keeps no copy of them.
 func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &oauthv1alpha1.OAuthConnection{},
 		secretRefIndex, referencedSecrets); err != nil {
@@ -68,6 +68,10 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 		For(&oauthv1alpha1.OAuthConnection{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Secret{}).
+		// A Secret in the cache (one carrying the operator's label) may also be referenced,
+		// e.g. one connection's workload Secret as another's client Secret; the metadata
+		// watch leaves these out.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.connectionsReferencing)).
 		WatchesRawSource(source.Channel(watcher.events, handler.EnqueueRequestsFromMapFunc(r.connectionsReferencing))).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: opts.MaxConcurrentReconciles,
