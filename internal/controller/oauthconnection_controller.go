@@ -98,9 +98,13 @@ func (r *OAuthConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	run := &run{r: r, conn: conn, base: conn.DeepCopy(), now: r.now(), log: logr.FromContextOrDiscard(ctx)}
 	run.prev = &run.base.Status
 	if rec := r.written.get(req.NamespacedName, conn.UID); rec.status != nil {
-		// The cached connection may not show the status last written yet: start from that.
-		run.prev = rec.status
-		conn.Status = *rec.status.DeepCopy()
+		if rec.statusVersion == conn.ResourceVersion {
+			r.written.statusCaughtUp(req.NamespacedName, conn.UID, rec.statusVersion)
+		} else {
+			// The cached connection may not show the status last written yet: start from that.
+			run.prev = rec.status
+			conn.Status = *rec.status.DeepCopy()
+		}
 	}
 	result, err := run.reconcile(ctx)
 	if errors.Is(err, errStaleCache) {
@@ -136,7 +140,7 @@ func (r *OAuthConnectionReconciler) patchStatus(ctx context.Context, x *run, con
 	if err := r.Status().Patch(ctx, conn, client.MergeFrom(x.base)); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	r.written.statusPatched(client.ObjectKeyFromObject(conn), conn.UID, &conn.Status)
+	r.written.statusPatched(client.ObjectKeyFromObject(conn), conn.UID, &conn.Status, conn.ResourceVersion)
 	return nil
 }
 
@@ -339,14 +343,14 @@ var errStaleCache = errors.New("the cache lags the last state write")
 
 func (x *run) readState(ctx context.Context) error {
 	st, err := x.r.loadState(ctx, x.conn)
+	if err == nil {
+		st, err = x.r.currentState(ctx, x.conn, st)
+	}
 	if conflict, ok := errors.AsType[*errSecretConflict](err); ok {
 		return &stall{reason: oauthv1alpha1.ReasonSecretConflict, message: conflict.Error()}
 	}
 	if err != nil {
 		return err
-	}
-	if rec := x.r.written.get(client.ObjectKeyFromObject(x.conn), x.conn.UID); st.Seq < rec.stateSeq {
-		return errStaleCache
 	}
 	x.st = st
 	return nil

@@ -313,6 +313,24 @@ var _ = Describe("OAuthConnection controller", func() {
 		Consistently(requests).WithTimeout(2 * time.Second).Should(Equal(3))
 	})
 
+	It("starts its state afresh when the state Secret is deleted under a running manager", func() {
+		fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, time.Hour)
+		key := create(conn)
+		eventuallyReady(key)
+		state := getSecret(ns, stateSecretName(key.Name))
+		Expect(fake.TotalRequests()).To(Equal(1))
+
+		Expect(k8sClient.Delete(ctx, state)).To(Succeed())
+		Eventually(func(g Gomega) {
+			s := &corev1.Secret{}
+			g.Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: state.Name}, s)).To(Succeed())
+			g.Expect(s.UID).NotTo(Equal(state.UID))
+		}).Should(Succeed())
+		Expect(fake.TotalRequests()).To(Equal(2), "client credentials: one new token, as the old one went with the state")
+		eventuallyReady(key)
+		Expect(fake.ValidAccessToken(string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
+	})
+
 	It("survives a burst of 503s without emptying the Secret", func() {
 		fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, 40*time.Second)
 		conn.Spec.RefreshBefore = &metav1.Duration{Duration: 34 * time.Second}

@@ -184,6 +184,36 @@ func (r *OAuthConnectionReconciler) readState(ctx context.Context, conn *oauthv1
 	return st, nil
 }
 
+// staleCacheGrace is how long a cache that does not show this manager's last state write
+// is waited for; past it the state is read live (it may have been deleted meanwhile).
+const staleCacheGrace = 10 * time.Second
+
+// currentState checks st, read from the cache, against this manager's last state write:
+// a cache that has not shown it yet is waited for, briefly, and then bypassed.
+func (r *OAuthConnectionReconciler) currentState(ctx context.Context, conn *oauthv1alpha1.OAuthConnection,
+	st *tokenState) (*tokenState, error) {
+	key := client.ObjectKeyFromObject(conn)
+	rec := r.written.get(key, conn.UID)
+	if rec.stateSeq == 0 {
+		return st, nil
+	}
+	if st.Seq >= rec.stateSeq {
+		r.written.stateCaughtUp(key, conn.UID, rec.stateSeq)
+		return st, nil
+	}
+	if r.now().Sub(rec.stateAt) < staleCacheGrace {
+		return nil, errStaleCache
+	}
+	live, err := r.loadStateLive(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	// What the API server holds is the truth, even older than the last write (the state
+	// Secret was deleted or replaced since).
+	r.written.stateCaughtUp(key, conn.UID, rec.stateSeq)
+	return live, nil
+}
+
 // saveState writes st with optimistic concurrency: it creates the state Secret when st was
 // read without one, and otherwise updates the resourceVersion st was read at. A conflict
 // is returned as is (apierrors.IsConflict / IsAlreadyExists): someone else wrote first.
@@ -198,7 +228,7 @@ func (r *OAuthConnectionReconciler) saveState(ctx context.Context, conn *oauthv1
 		st.Seq--
 		return err
 	}
-	r.written.stateSaved(client.ObjectKeyFromObject(conn), conn.UID, st.Seq)
+	r.written.stateSaved(client.ObjectKeyFromObject(conn), conn.UID, st.Seq, r.now())
 	return nil
 }
 

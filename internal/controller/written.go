@@ -27,10 +27,11 @@ import (
 )
 
 // written remembers, per connection, the last state sequence number and status this
-// manager wrote. The cache lags the manager's own writes: a reconcile that sees older
-// state than it wrote waits for the cache instead of acting on it (which could flap the
-// status or make a request it does not need), and a status equal to the last one written
-// is not written again however stale the cached connection is.
+// manager wrote, until the cache shows them. The cache lags the manager's own writes: a
+// reconcile that sees older state than it wrote waits for the cache instead of acting on it
+// (which could flap the status or make a request it does not need), and a status equal to
+// the last one written is not written again however stale the cached connection is. Once
+// the cache has caught up, the record is dropped: at rest it holds nothing.
 type written struct {
 	mu      sync.Mutex
 	records map[types.NamespacedName]*writtenRecord
@@ -39,7 +40,10 @@ type written struct {
 type writtenRecord struct {
 	uid      types.UID
 	stateSeq int64
+	stateAt  time.Time
 	status   *oauthv1alpha1.OAuthConnectionStatus
+	// statusVersion is the connection's resourceVersion after the status write.
+	statusVersion string
 }
 
 // get returns what was written for this connection (by UID: a recreated connection
@@ -65,14 +69,39 @@ func (w *written) update(key types.NamespacedName, uid types.UID, f func(*writte
 		w.records[key] = r
 	}
 	f(r)
+	if r.stateSeq == 0 && r.status == nil {
+		delete(w.records, key)
+	}
 }
 
-func (w *written) stateSaved(key types.NamespacedName, uid types.UID, seq int64) {
-	w.update(key, uid, func(r *writtenRecord) { r.stateSeq = max(r.stateSeq, seq) })
+func (w *written) stateSaved(key types.NamespacedName, uid types.UID, seq int64, at time.Time) {
+	w.update(key, uid, func(r *writtenRecord) {
+		if seq > r.stateSeq {
+			r.stateSeq, r.stateAt = seq, at
+		}
+	})
 }
 
-func (w *written) statusPatched(key types.NamespacedName, uid types.UID, status *oauthv1alpha1.OAuthConnectionStatus) {
-	w.update(key, uid, func(r *writtenRecord) { r.status = status.DeepCopy() })
+// stateCaughtUp drops the state write seq: the cache (or a live read) has shown it.
+func (w *written) stateCaughtUp(key types.NamespacedName, uid types.UID, seq int64) {
+	w.update(key, uid, func(r *writtenRecord) {
+		if r.stateSeq == seq {
+			r.stateSeq, r.stateAt = 0, time.Time{}
+		}
+	})
+}
+
+func (w *written) statusPatched(key types.NamespacedName, uid types.UID, status *oauthv1alpha1.OAuthConnectionStatus, version string) {
+	w.update(key, uid, func(r *writtenRecord) { r.status, r.statusVersion = status.DeepCopy(), version })
+}
+
+// statusCaughtUp drops the status written at version: the cache shows that version.
+func (w *written) statusCaughtUp(key types.NamespacedName, uid types.UID, version string) {
+	w.update(key, uid, func(r *writtenRecord) {
+		if r.statusVersion == version {
+			r.status, r.statusVersion = nil, ""
+		}
+	})
 }
 
 // pendingToken is a provider's answer that could not be written to state yet (the API
