@@ -59,9 +59,10 @@ type OAuthConnectionReconciler struct {
 	// zero: DefaultClaimTTL.
 	ClaimTTL time.Duration
 
-	memo    *secretMemo
-	written written
-	pending pendingTokens
+	memo     *secretMemo
+	written  written
+	pending  pendingTokens
+	failures failures
 }
 
 // Hooks lets tests stop a reconcile at each step of a refresh, as a crash would.
@@ -87,6 +88,7 @@ func (r *OAuthConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 			forgetConnection(req.NamespacedName)
 			r.written.forget(req.NamespacedName)
 			r.pending.take(req.NamespacedName, "")
+			r.failures.set(req.NamespacedName, "", nil)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -188,12 +190,13 @@ type run struct {
 	existingSecret *corev1.Secret // the workload Secret, when looked up before a request
 	secretLooked   bool
 
-	stall     *stall     // a permanent problem found before or by a token request
-	obtained  trigger    // why a token was obtained in this run; "" when none was
-	failed    error      // this run's failed token request
-	published bool       // the workload Secret holds the state's token
-	next      time.Time  // the next refresh or retry
-	events    []runEvent // recorded after the status patch
+	stall     *stall        // a permanent problem found before or by a token request
+	obtained  trigger       // why a token was obtained in this run; "" when none was
+	fresh     *pendingToken // the answer obtained in this run, until it is published (inline state)
+	failed    error         // this run's failed token request
+	published bool          // the workload Secret holds the state's token
+	next      time.Time     // the next refresh or retry
+	events    []runEvent    // recorded after the status patch
 }
 
 type runEvent struct {
@@ -342,9 +345,18 @@ func (x *run) readGrantSecret(ctx context.Context) error {
 var errStaleCache = errors.New("the cache lags the last state write")
 
 func (x *run) readState(ctx context.Context) error {
-	st, err := x.r.loadState(ctx, x.conn)
-	if err == nil {
-		st, err = x.r.currentState(ctx, x.conn, st)
+	var st *tokenState
+	var err error
+	if inlineState(x.conn) {
+		st, err = x.readInlineState(ctx, x.r.Client)
+		if err == nil {
+			st, err = x.r.currentState(x.conn, st, func() (*tokenState, error) { return x.readInlineState(ctx, x.r.APIReader) })
+		}
+	} else {
+		st, err = x.r.loadState(ctx, x.conn)
+		if err == nil {
+			st, err = x.r.currentState(x.conn, st, func() (*tokenState, error) { return x.r.loadStateLive(ctx, x.conn) })
+		}
 	}
 	if conflict, ok := errors.AsType[*errSecretConflict](err); ok {
 		return &stall{reason: oauthv1alpha1.ReasonSecretConflict, message: conflict.Error()}
@@ -590,6 +602,9 @@ func (x *run) persistToken(ctx context.Context, grant provider.Grant, tok *provi
 	}
 	x.st = st
 	x.obtained = x.decision.trigger
+	if inlineState(x.conn) {
+		x.fresh = &pendingToken{uid: x.conn.UID, grant: grant, token: tok, obtainedAt: obtainedAt}
+	}
 	if first {
 		x.event(corev1.EventTypeNormal, oauthv1alpha1.ReasonTokenIssued, "Obtained a token (%s)%s", x.decision.trigger, expiryNote(tok.Expiry))
 	} else {
@@ -692,9 +707,26 @@ func removeString(list []string, s string) []string {
 // publish writes the state's token to the workload Secret, when it differs, and schedules
 // the next refresh.
 func (x *run) publish(ctx context.Context) error {
-	if x.st.Token == nil {
+	if !x.st.Token.held() {
 		return nil
 	}
+	if x.st.Token.AccessToken == "" {
+		// Inline state read from the workload Secret, which holds this very token.
+		x.published = true
+		return x.removeOldSecret(ctx)
+	}
+	err := x.writeSecret(ctx)
+	if err != nil && x.fresh != nil {
+		// The workload Secret is the only place this token can go: keep it for the next
+		// attempt rather than ask again.
+		x.r.pending.put(client.ObjectKeyFromObject(x.conn), x.fresh)
+	}
+	return err
+}
+
+// writeSecret writes the state's token to the workload Secret, when it differs, with the
+// inline state of a client-credentials connection.
+func (x *run) writeSecret(ctx context.Context) error {
 	existing := x.existingSecret
 	if !x.secretLooked {
 		var err error
@@ -711,6 +743,17 @@ func (x *run) publish(ctx context.Context) error {
 		return &stall{reason: oauthv1alpha1.ReasonInvalidSpec, message: err.Error()}
 	}
 	desired := desiredWorkloadSecret(x.conn, x.cfg, data)
+	inline := inlineState(x.conn)
+	if inline {
+		ann, err := x.inlineAnnotation(x.st, data)
+		if err != nil {
+			return err
+		}
+		if desired.Annotations == nil {
+			desired.Annotations = map[string]string{}
+		}
+		desired.Annotations[inlineStateAnnotation] = ann
+	}
 	written, err := x.r.applyWorkloadSecret(ctx, x.conn, existing, desired)
 	if conflict, ok := errors.AsType[*errSecretConflict](err); ok {
 		return &stall{reason: oauthv1alpha1.ReasonSecretConflict, message: conflict.Error()}
@@ -719,14 +762,24 @@ func (x *run) publish(ctx context.Context) error {
 		return err
 	}
 	x.published = true
+	x.fresh = nil
 	if written {
 		x.log.Info("Wrote Secret", "secret", desired.Name)
+		if inline {
+			x.st.Seq++
+			x.r.written.stateSaved(client.ObjectKeyFromObject(x.conn), x.conn.UID, x.st.Seq, x.r.now())
+		}
 		if err := x.r.hook(x.r.hookAfterSecretWritten(), x.conn); err != nil {
 			return err
 		}
 	}
 	if err := x.removeOldSecret(ctx); err != nil {
 		return err
+	}
+	if inline {
+		if err := x.removeStateSecret(ctx); err != nil {
+			return err
+		}
 	}
 	if x.obtained != triggerNone {
 		x.next = refreshAt(x.st.Token, x.cfg.refreshBefore, string(x.conn.UID))

@@ -23,6 +23,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -124,6 +126,29 @@ var _ = Describe("Crashes in the middle of a refresh", func() {
 		Expect(fake.Requests(provider.GrantAuthorizationCode)).To(Equal(1))
 		Expect(fake.Requests(provider.GrantRefreshToken)).To(Equal(0))
 		Expect(fake.ValidAccessToken(string(getSecret(ns, name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
+	})
+
+	It("client credentials, after the token response and before the Secret write: one new token", func() {
+		fake, key, name, _ := crashAt(oauthv1alpha1.ProviderAurora, func(h *Hooks, f func(types.NamespacedName) error) {
+			h.AfterTokenResponse = f
+		})
+		// Nothing single-use was lost: the token that died with the manager is replaced.
+		eventuallyReady(key)
+		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
+			WithTimeout(2 * time.Second).Should(Equal(2))
+		Expect(fake.ValidAccessToken(string(getSecret(ns, name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
+	})
+
+	It("client credentials, after the Secret write: the restarted manager makes no request", func() {
+		fake, key, name, _ := crashAt(oauthv1alpha1.ProviderAurora, func(h *Hooks, f func(types.NamespacedName) error) {
+			h.AfterSecretWritten = f
+		})
+		eventuallyReady(key)
+		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
+			WithTimeout(2 * time.Second).Should(Equal(1))
+		Expect(fake.ValidAccessToken(string(getSecret(ns, name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
+		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: stateSecretName(name)}, &corev1.Secret{})).
+			To(Satisfy(apierrors.IsNotFound), "a client-credentials connection has no state Secret")
 	})
 
 	It("after both writes: the restarted manager makes no request", func() {

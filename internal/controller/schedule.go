@@ -33,6 +33,7 @@ const (
 	triggerNone             trigger = ""
 	triggerRefreshRequested trigger = "refresh requested by annotation"
 	triggerNoToken          trigger = "no token yet"
+	triggerSecretReplaced   trigger = "the workload Secret was deleted or changed"
 	triggerSettingsChanged  trigger = "connection settings changed"
 	triggerGrantChanged     trigger = "grant Secret changed"
 	triggerExpired          trigger = "token expired"
@@ -79,7 +80,9 @@ func decide(in decisionInput) decision {
 		}
 	}
 	switch {
-	case st.Token == nil || st.Token.AccessToken == "":
+	case !st.Token.held() && st.lostBecause != triggerNone:
+		return decision{trigger: st.lostBecause}
+	case !st.Token.held():
 		return decision{trigger: triggerNoToken}
 	case st.Config != in.config:
 		return decision{trigger: triggerSettingsChanged}

@@ -48,7 +48,7 @@ const (
 
 // storedToken is the current token as kept in state.
 type storedToken struct {
-	AccessToken string            `json:"accessToken"`
+	AccessToken string            `json:"accessToken,omitempty"`
 	TokenType   string            `json:"tokenType"`
 	Expiry      time.Time         `json:"expiry,omitzero"`
 	Scope       string            `json:"scope,omitempty"`
@@ -56,11 +56,20 @@ type storedToken struct {
 	ObtainedAt  time.Time         `json:"obtainedAt"`
 	// Reason is TokenIssued or TokenRefreshed: how this token came.
 	Reason string `json:"reason,omitempty"`
+
+	// inSecret says the token is held by the workload Secret alone (a client-credentials
+	// connection's inline state), with AccessToken empty.
+	inSecret bool
+}
+
+// held reports whether there is a token, in memory or in the workload Secret.
+func (t *storedToken) held() bool {
+	return t != nil && (t.AccessToken != "" || t.inSecret)
 }
 
 // validAt reports whether the token can still be used at now.
 func (t *storedToken) validAt(now time.Time) bool {
-	return t != nil && t.AccessToken != "" && (t.Expiry.IsZero() || now.Before(t.Expiry))
+	return t.held() && (t.Expiry.IsZero() || now.Before(t.Expiry))
 }
 
 // claim marks a single-use credential (refresh token or code) as being presented. It is
@@ -109,6 +118,9 @@ type tokenState struct {
 
 	// secret is the state Secret this was read from; nil when there is none yet.
 	secret *corev1.Secret
+	// lostBecause says why an inline token is no longer held: its workload Secret was
+	// deleted or changed, or the spec now renders it differently.
+	lostBecause trigger
 }
 
 // codeUsed reports whether the code with fingerprint fp was presented before.
@@ -190,8 +202,8 @@ const staleCacheGrace = 10 * time.Second
 
 // currentState checks st, read from the cache, against this manager's last state write:
 // a cache that has not shown it yet is waited for, briefly, and then bypassed.
-func (r *OAuthConnectionReconciler) currentState(ctx context.Context, conn *oauthv1alpha1.OAuthConnection,
-	st *tokenState) (*tokenState, error) {
+func (r *OAuthConnectionReconciler) currentState(conn *oauthv1alpha1.OAuthConnection,
+	st *tokenState, readLive func() (*tokenState, error)) (*tokenState, error) {
 	key := client.ObjectKeyFromObject(conn)
 	rec := r.written.get(key, conn.UID)
 	if rec.stateSeq == 0 {
@@ -204,7 +216,7 @@ func (r *OAuthConnectionReconciler) currentState(ctx context.Context, conn *oaut
 	if r.now().Sub(rec.stateAt) < staleCacheGrace {
 		return nil, errStaleCache
 	}
-	live, err := r.loadStateLive(ctx, conn)
+	live, err := readLive()
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +230,12 @@ func (r *OAuthConnectionReconciler) currentState(ctx context.Context, conn *oaut
 // read without one, and otherwise updates the resourceVersion st was read at. A conflict
 // is returned as is (apierrors.IsConflict / IsAlreadyExists): someone else wrote first.
 func (r *OAuthConnectionReconciler) saveState(ctx context.Context, conn *oauthv1alpha1.OAuthConnection, st *tokenState) error {
+	if inlineState(conn) {
+		// The token goes to the workload Secret when it is published; only the failure,
+		// if any, is kept here.
+		r.failures.set(client.ObjectKeyFromObject(conn), conn.UID, st.Failure)
+		return nil
+	}
 	st.Seq++
 	raw, err := json.Marshal(st)
 	if err != nil {
