@@ -134,6 +134,33 @@ func (x *run) inlineAnnotation(st *tokenState, data map[string][]byte) (string, 
 	return string(raw), nil
 }
 
+// patchSecretMetadata adds the labels and annotations of spec.secretTemplate that the
+// workload Secret lacks, without touching its data (the cache holds only its digest).
+func (x *run) patchSecretMetadata(ctx context.Context) error {
+	existing, err := x.r.lookupOwnedSecret(ctx, x.conn, x.cfg.secretName, false)
+	if existing == nil || err != nil {
+		return err
+	}
+	desired := desiredWorkloadSecret(x.conn, x.cfg, nil)
+	if subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
+		return nil
+	}
+	updated := existing.DeepCopy()
+	if updated.Labels == nil {
+		updated.Labels = map[string]string{}
+	}
+	maps.Copy(updated.Labels, desired.Labels)
+	if len(desired.Annotations) > 0 && updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	maps.Copy(updated.Annotations, desired.Annotations)
+	if err := x.r.Patch(ctx, updated, client.MergeFromWithOptions(existing, client.MergeFromWithOptimisticLock{})); err != nil {
+		return err
+	}
+	x.log.Info("Updated the Secret's labels and annotations", "secret", existing.Name)
+	return nil
+}
+
 // removeStateSecret deletes a state Secret left from before client-credentials connections
 // kept their state inline.
 func (x *run) removeStateSecret(ctx context.Context) error {

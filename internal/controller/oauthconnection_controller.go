@@ -77,7 +77,7 @@ type Hooks struct {
 
 // +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections,verbs=list;watch
 // +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections/status,verbs=patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile runs the steps of one connection and patches its status once.
@@ -711,7 +711,11 @@ func (x *run) publish(ctx context.Context) error {
 		return nil
 	}
 	if x.st.Token.AccessToken == "" {
-		// Inline state read from the workload Secret, which holds this very token.
+		// Inline state read from the workload Secret, which holds this very token: only
+		// its labels and annotations may need catching up with the spec.
+		if err := x.patchSecretMetadata(ctx); err != nil {
+			return err
+		}
 		x.published = true
 		return x.removeOldSecret(ctx)
 	}

@@ -355,6 +355,26 @@ var _ = Describe("OAuthConnection controller", func() {
 		Expect(fake.ValidAccessToken(string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
 	})
 
+	It("adds secretTemplate labels to a client-credentials Secret without a token request", func() {
+		fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, time.Hour)
+		key := create(conn)
+		eventuallyReady(key)
+		token := string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])
+		updateSpec(key, func(c *oauthv1alpha1.OAuthConnection) {
+			c.Spec.SecretTemplate = &oauthv1alpha1.SecretTemplate{
+				Labels:      map[string]oauthv1alpha1.MetadataValue{"team": "payments"},
+				Annotations: map[string]oauthv1alpha1.MetadataValue{"example.com/owner": "payments"},
+			}
+		})
+		Eventually(func(g Gomega) {
+			s := getSecret(ns, key.Name)
+			g.Expect(s.Labels).To(HaveKeyWithValue("team", "payments"))
+			g.Expect(s.Annotations).To(HaveKeyWithValue("example.com/owner", "payments"))
+			g.Expect(string(s.Data[oauthv1alpha1.KeyAccessToken])).To(Equal(token))
+		}).Should(Succeed())
+		Expect(fake.TotalRequests()).To(Equal(1))
+	})
+
 	It("survives a burst of 503s without emptying the Secret", func() {
 		fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, 40*time.Second)
 		conn.Spec.RefreshBefore = &metav1.Duration{Duration: 34 * time.Second}

@@ -185,6 +185,14 @@ var _ = Describe("RBAC", func() {
 			expectCondition(g, getConnection(missingKey), oauthv1alpha1.ConditionStalled, metav1.ConditionTrue, "")
 		}).Should(Succeed())
 		Eventually(func() []string { return log.list() }).Should(ContainElement("delete /secrets"))
+		ccNS := newNamespace()
+		_, cc := providerCases[oauthv1alpha1.ProviderAurora].setup(ccNS, time.Hour)
+		ccKey := create(cc)
+		eventuallyReady(ccKey)
+		updateSpec(ccKey, func(c *oauthv1alpha1.OAuthConnection) {
+			c.Spec.SecretTemplate = &oauthv1alpha1.SecretTemplate{Labels: map[string]oauthv1alpha1.MetadataValue{"team": "payments"}}
+		})
+		Eventually(func() []string { return log.list() }).Should(ContainElement("patch /secrets"))
 
 		used := log.list()
 		By("comparing: every request was granted, and every grant was used")
