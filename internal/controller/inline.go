@@ -142,19 +142,10 @@ func (x *run) patchSecretMetadata(ctx context.Context) error {
 		return err
 	}
 	desired := desiredWorkloadSecret(x.conn, x.cfg, nil)
-	if subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
+	if metadataCurrent(existing, desired) {
 		return nil
 	}
-	updated := existing.DeepCopy()
-	if updated.Labels == nil {
-		updated.Labels = map[string]string{}
-	}
-	maps.Copy(updated.Labels, desired.Labels)
-	if len(desired.Annotations) > 0 && updated.Annotations == nil {
-		updated.Annotations = map[string]string{}
-	}
-	maps.Copy(updated.Annotations, desired.Annotations)
-	if err := x.r.Patch(ctx, updated, client.MergeFromWithOptions(existing, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := x.r.Patch(ctx, withMetadataOf(existing, desired), client.MergeFromWithOptions(existing, client.MergeFromWithOptimisticLock{})); err != nil {
 		return err
 	}
 	x.log.Info("Updated the Secret's labels and annotations", "secret", existing.Name)

@@ -212,12 +212,22 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 		}
 		return r.applyWorkloadSecret(ctx, conn, nil, desired)
 	}
-	if dataEqual(existing.Data, desired.Data) &&
-		subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) {
+	if dataEqual(existing.Data, desired.Data) && metadataCurrent(existing, desired) {
 		return false, nil
 	}
-	updated := existing.DeepCopy()
+	updated := withMetadataOf(existing, desired)
 	updated.Data = desired.Data
+	return true, r.Update(ctx, updated)
+}
+
+// metadataCurrent reports whether existing carries desired's labels and annotations.
+func metadataCurrent(existing, desired *corev1.Secret) bool {
+	return subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations)
+}
+
+// withMetadataOf returns a copy of existing with desired's labels and annotations added.
+func withMetadataOf(existing, desired *corev1.Secret) *corev1.Secret {
+	updated := existing.DeepCopy()
 	if updated.Labels == nil {
 		updated.Labels = map[string]string{}
 	}
@@ -226,7 +236,7 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 		updated.Annotations = map[string]string{}
 	}
 	maps.Copy(updated.Annotations, desired.Annotations)
-	return true, r.Update(ctx, updated)
+	return updated
 }
 
 // digestKey holds, in the cache, the digest of a workload Secret's data in place of the
