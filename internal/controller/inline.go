@@ -96,7 +96,7 @@ func (x *run) readInlineState(ctx context.Context, reader client.Reader) (*token
 		x.log.Info("Discarded undecodable state", "secret", s.Name)
 		return x.withFailure(&tokenState{}), nil
 	}
-	st := &tokenState{Seq: rec.Seq, Config: rec.Config, Endpoint: rec.Endpoint}
+	st := &tokenState{Seq: rec.Seq, Config: rec.Config, Endpoint: rec.Endpoint, secret: s}
 	digest := s.Data[digestKey]
 	if digest == nil {
 		digest = dataDigest(s.Data)
@@ -135,11 +135,12 @@ func (x *run) inlineAnnotation(st *tokenState, data map[string][]byte) (string, 
 }
 
 // patchSecretMetadata adds the labels and annotations of spec.secretTemplate that the
-// workload Secret lacks, without touching its data (the cache holds only its digest).
+// workload Secret the inline state was read from lacks, without touching its data (the
+// cache holds only its digest).
 func (x *run) patchSecretMetadata(ctx context.Context) error {
-	existing, err := x.r.lookupOwnedSecret(ctx, x.conn, x.cfg.secretName, false)
-	if existing == nil || err != nil {
-		return err
+	existing := x.st.secret
+	if existing == nil {
+		return nil
 	}
 	desired := desiredWorkloadSecret(x.conn, x.cfg, nil)
 	if metadataCurrent(existing, desired) {

@@ -116,7 +116,8 @@ type tokenState struct {
 	// Failure is the last failure since the last success.
 	Failure *failure `json:"failure,omitempty"`
 
-	// secret is the state Secret this was read from; nil when there is none yet.
+	// secret is the Secret this was read from: the state Secret, or the workload Secret of
+	// an inline state; nil when there is none yet.
 	secret *corev1.Secret
 	// lostBecause says why an inline token is no longer held: its workload Secret was
 	// deleted or changed, or the spec now renders it differently.
