@@ -214,3 +214,12 @@ func containsAny(text string, secrets []string) (string, bool) {
 	}
 	return "", false
 }
+
+// settlesAt asserts that a count reaches n and then stays there. A count of requests is
+// first reached with Eventually (a claim or a Secret write can show before the request it
+// precedes has finished), then held with Consistently: a Consistently alone flakes under load.
+func settlesAt(count func() int, n int, why ...any) {
+	GinkgoHelper()
+	Eventually(count).Should(Equal(n), why...)
+	Consistently(count).WithTimeout(2*time.Second).Should(Equal(n), why...)
+}

@@ -232,7 +232,7 @@ var _ = Describe("OAuthConnection controller", func() {
 		Eventually(func() error {
 			return k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: conn.Name}, &corev1.Secret{})
 		}).Should(Succeed())
-		Consistently(func() int { return fake.TotalRequests() }).WithTimeout(2 * time.Second).Should(Equal(1))
+		settlesAt(func() int { return fake.TotalRequests() }, 1)
 		eventuallyReady(key)
 	})
 
@@ -252,13 +252,11 @@ var _ = Describe("OAuthConnection controller", func() {
 		patch := client.MergeFrom(c.DeepCopy())
 		c.Annotations["unrelated"] = "change"
 		Expect(k8sClient.Patch(ctx, c, patch)).To(Succeed())
-		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
-			WithTimeout(2 * time.Second).Should(Equal(2))
+		settlesAt(func() int { return fake.Requests(provider.GrantClientCredentials) }, 2)
 
 		requestRefresh(key, "2026-11-23T11:00:00Z")
 		Eventually(func() int { return fake.Requests(provider.GrantClientCredentials) }).Should(Equal(3))
-		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
-			WithTimeout(2 * time.Second).Should(Equal(3))
+		settlesAt(func() int { return fake.Requests(provider.GrantClientCredentials) }, 3)
 		c = eventuallyReady(key)
 		Expect(condition(c, oauthv1alpha1.ConditionReady).Reason).To(Equal(oauthv1alpha1.ReasonTokenRefreshed))
 
@@ -305,7 +303,7 @@ var _ = Describe("OAuthConnection controller", func() {
 				g.Expect(c.Status.ObservedGeneration).To(Equal(c.Generation))
 			}).Should(Succeed())
 		}
-		Consistently(requests).WithTimeout(2 * time.Second).Should(Equal(3))
+		settlesAt(requests, 3)
 
 		By("stopping the manager, deleting Aurora's and Aura's workload Secrets and editing AstonClub's")
 		mgr.stop()
@@ -332,7 +330,7 @@ var _ = Describe("OAuthConnection controller", func() {
 				g.Expect(s.Data).NotTo(HaveKey("extra"))
 			}).Should(Succeed())
 		}
-		Consistently(requests).WithTimeout(2*time.Second).Should(Equal(4), "one new token, for Aurora's deleted Secret")
+		settlesAt(requests, 4, "one new token, for Aurora's deleted Secret")
 		Expect(eventReasons(keys[0].Namespace, keys[0].Name)).To(ContainElement(oauthv1alpha1.ReasonTokenIssued))
 	})
 
@@ -350,7 +348,7 @@ var _ = Describe("OAuthConnection controller", func() {
 			g.Expect(s.UID).NotTo(Equal(state.UID))
 		}).Should(Succeed())
 		// The grant Secret's refresh token was presented once more: no loop.
-		Consistently(fake.TotalRequests).WithTimeout(2 * time.Second).Should(Equal(2))
+		settlesAt(fake.TotalRequests, 2)
 		eventuallyReady(key)
 		Expect(fake.ValidAccessToken(string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
 	})

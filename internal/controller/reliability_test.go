@@ -101,8 +101,7 @@ var _ = Describe("Crashes in the middle of a refresh", func() {
 			expectCondition(g, getConnection(key), oauthv1alpha1.ConditionStalled, metav1.ConditionTrue,
 				oauthv1alpha1.ReasonReauthorizationRequired)
 		}).WithTimeout(20 * time.Second).Should(Succeed())
-		Consistently(func() int { return fake.Requests(provider.GrantAuthorizationCode) }).
-			WithTimeout(2*time.Second).Should(Equal(1), "the code is exchanged once, ever")
+		settlesAt(func() int { return fake.Requests(provider.GrantAuthorizationCode) }, 1, "the code is exchanged once, ever")
 	})
 
 	It("after the token response and before the state write: a rotated refresh token lost says ReauthorizationRequired", func() {
@@ -134,8 +133,7 @@ var _ = Describe("Crashes in the middle of a refresh", func() {
 		})
 		// Nothing single-use was lost: the token that died with the manager is replaced.
 		eventuallyReady(key)
-		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
-			WithTimeout(2 * time.Second).Should(Equal(2))
+		settlesAt(func() int { return fake.Requests(provider.GrantClientCredentials) }, 2)
 		Expect(fake.ValidAccessToken(string(getSecret(ns, name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
 	})
 
@@ -144,8 +142,7 @@ var _ = Describe("Crashes in the middle of a refresh", func() {
 			h.AfterSecretWritten = f
 		})
 		eventuallyReady(key)
-		Consistently(func() int { return fake.Requests(provider.GrantClientCredentials) }).
-			WithTimeout(2 * time.Second).Should(Equal(1))
+		settlesAt(func() int { return fake.Requests(provider.GrantClientCredentials) }, 1)
 		Expect(fake.ValidAccessToken(string(getSecret(ns, name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
 		Expect(k8sClient.Get(ctx, types.NamespacedName{Namespace: ns, Name: stateSecretName(name)}, &corev1.Secret{})).
 			To(Satisfy(apierrors.IsNotFound), "a client-credentials connection has no state Secret")
@@ -156,10 +153,9 @@ var _ = Describe("Crashes in the middle of a refresh", func() {
 			h.AfterSecretWritten = f
 		})
 		eventuallyReady(key)
-		Consistently(func() int {
+		settlesAt(func() int {
 			return fake.Requests(provider.GrantRefreshToken) + fake.Requests(provider.GrantAuthorizationCode)
-		}).
-			WithTimeout(2 * time.Second).Should(Equal(1))
+		}, 1)
 		Expect(fake.ValidAccessToken(string(getSecret(ns, name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
 		Expect(fake.Rejections()).To(BeEmpty())
 	})
