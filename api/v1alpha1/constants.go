@@ -50,6 +50,9 @@ const (
 	ManagedByLabel = "app.kubernetes.io/managed-by"
 	// ManagedByValue is the value of ManagedByLabel.
 	ManagedByValue = "tokenwarden"
+	// RetainFinalizer holds a connection with deletionPolicy Retain until its Secrets are
+	// released (their owner references removed), so the garbage collector leaves them.
+	RetainFinalizer = "oauth.tokenwarden.io/retain"
 )
 
 // Default keys of the workload Secret.

@@ -140,13 +140,16 @@ type SecretTemplate struct {
 	// +optional
 	Type string `json:"type,omitempty"`
 
-	// labels added to the Secret, besides the operator's own.
+	// labels added to the Secret, besides the operator's own. Labels under
+	// oauth.tokenwarden.io/ and app.kubernetes.io/managed-by are reserved.
 	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('oauth.tokenwarden.io/') || k == 'app.kubernetes.io/managed-by')",message="spec.secretTemplate.labels must not set the operator's reserved names (oauth.tokenwarden.io/*, app.kubernetes.io/managed-by)"
 	// +optional
 	Labels map[string]MetadataValue `json:"labels,omitempty"`
 
-	// annotations added to the Secret.
+	// annotations added to the Secret. Annotations under oauth.tokenwarden.io/ are reserved.
 	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k.startsWith('oauth.tokenwarden.io/') || k == 'app.kubernetes.io/managed-by')",message="spec.secretTemplate.annotations must not set the operator's reserved names (oauth.tokenwarden.io/*, app.kubernetes.io/managed-by)"
 	// +optional
 	Annotations map[string]MetadataValue `json:"annotations,omitempty"`
 
@@ -188,7 +191,9 @@ type OAuthConnectionSpec struct {
 	TokenURL URL `json:"tokenURL,omitempty"`
 
 	// issuerURL enables OpenID Connect / RFC 8414 discovery of the token endpoint. Aurora
-	// defaults to its documented issuer. Mutually exclusive with tokenURL.
+	// defaults to its documented issuer. Mutually exclusive with tokenURL. An issuer has no
+	// query or fragment (RFC 8414 section 2).
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="spec.issuerURL must not have a query or fragment (RFC 8414 section 2)"
 	// +optional
 	IssuerURL URL `json:"issuerURL,omitempty"`
 
@@ -240,7 +245,28 @@ type OAuthConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k in ['grant_type', 'client_id', 'client_secret', 'refresh_token', 'code', 'redirect_uri', 'scope', 'audience'])",message="spec.extraParameters must not set grant_type, client_id, client_secret, refresh_token, code, redirect_uri, scope or audience"
 	// +optional
 	ExtraParameters map[string]ParameterValue `json:"extraParameters,omitempty"`
+
+	// deletionPolicy: Delete (default) removes the state and workload Secrets with the
+	// connection; Retain leaves both, no longer owned, and a connection created later with
+	// the same name, provider endpoint and client adopts them and continues from the live
+	// refresh token (GitOps replace, backup restore).
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
+
+// DeletionPolicy says what happens to a connection's Secrets when it is deleted.
+// +kubebuilder:validation:Enum=Delete;Retain
+type DeletionPolicy string
+
+// The deletion policies.
+const (
+	// DeletionPolicyDelete removes the state and workload Secrets with the connection.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyRetain leaves both, no longer owned; a connection created later with the
+	// same name, provider endpoint and client adopts them.
+	DeletionPolicyRetain DeletionPolicy = "Retain"
+)
 
 // OAuthConnectionStatus is the observed state of an OAuthConnection. It never holds token
 // or secret material.

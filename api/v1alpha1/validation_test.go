@@ -187,6 +187,25 @@ var _ = Describe("OAuthConnection validation", func() {
 			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
 				s.RefreshBefore = &metav1.Duration{Duration: -5 * 60e9}
 			})), "spec.refreshBefore", "must be a positive duration"),
+		Entry("a secretTemplate label of the operator's (managed-by)",
+			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
+				s.SecretTemplate = &oauthv1alpha1.SecretTemplate{Labels: map[string]oauthv1alpha1.MetadataValue{"app.kubernetes.io/managed-by": "me"}}
+			})), "spec.secretTemplate.labels", "must not set the operator's reserved names"),
+		Entry("a secretTemplate annotation under oauth.tokenwarden.io/",
+			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
+				s.SecretTemplate = &oauthv1alpha1.SecretTemplate{Annotations: map[string]oauthv1alpha1.MetadataValue{"oauth.tokenwarden.io/state": "{}"}}
+			})), "spec.secretTemplate.annotations", "must not set the operator's reserved names"),
+		Entry("a secretTemplate label under oauth.tokenwarden.io/",
+			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) {
+				s.SecretTemplate = &oauthv1alpha1.SecretTemplate{Labels: map[string]oauthv1alpha1.MetadataValue{"oauth.tokenwarden.io/connection": "x"}}
+			})), "spec.secretTemplate.labels", "must not set the operator's reserved names"),
+		Entry("an issuerURL with a query",
+			connection(withTokenURL(""), withIssuerURL("https://auth.example.com/?tenant=a")), "spec.issuerURL", "must not have a query or fragment"),
+		Entry("an issuerURL with a fragment",
+			connection(withTokenURL(""), withIssuerURL("https://auth.example.com/#x")), "spec.issuerURL", "must not have a query or fragment"),
+		Entry("an unknown deletionPolicy",
+			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) { s.DeletionPolicy = "Orphan" })),
+			"spec.deletionPolicy", "Unsupported value"),
 		Entry("a secretName that is not a DNS name",
 			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) { s.SecretName = "Not_A_Name" })),
 			"spec.secretName", "should match"),
@@ -219,6 +238,7 @@ var _ = Describe("OAuthConnection validation", func() {
 		Expect(c.Spec.ClientSecretRef.ClientSecretKey).To(BeEquivalentTo("client_secret"))
 		Expect(c.Spec.SecretTemplate.Type).To(Equal(string(corev1.SecretTypeOpaque)))
 		Expect(c.Spec.Environment).To(BeEmpty())
+		Expect(c.Spec.DeletionPolicy).To(Equal(oauthv1alpha1.DeletionPolicyDelete))
 
 		By("defaulting Aurora's environment to Live and AstonClub's to Production by admission policy")
 		a := connection(withProvider("Aurora"), withTokenURL(""))
