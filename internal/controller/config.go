@@ -57,23 +57,7 @@ func resolveConfig(conn *oauthv1alpha1.OAuthConnection) (*connectionConfig, erro
 		secretName: conn.Name,
 		secretType: "Opaque",
 	}
-	switch spec.Provider {
-	case oauthv1alpha1.ProviderAurora:
-		if cfg.request.Environment == "" {
-			cfg.request.Environment = oauthv1alpha1.EnvironmentLive
-		}
-	case oauthv1alpha1.ProviderAstonClub:
-		if cfg.request.Environment == "" {
-			cfg.request.Environment = oauthv1alpha1.EnvironmentProduction
-		}
-	case oauthv1alpha1.ProviderGeneric:
-		if cfg.request.ClientAuthentication == "" {
-			cfg.request.ClientAuthentication = oauthv1alpha1.ClientAuthenticationBasic
-		}
-		if cfg.request.RequestEncoding == "" {
-			cfg.request.RequestEncoding = oauthv1alpha1.RequestEncodingForm
-		}
-	}
+	cfg.request = provider.WithDefaults(cfg.request)
 	for _, s := range spec.Scopes {
 		cfg.request.Scopes = append(cfg.request.Scopes, string(s))
 	}

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,11 +74,11 @@ func secretShape(conn *oauthv1alpha1.OAuthConnection, cfg *connectionConfig) str
 // rendered the way the spec now asks.
 func (x *run) readInlineState(ctx context.Context, reader client.Reader) (*tokenState, error) {
 	s := &corev1.Secret{}
-	err := reader.Get(ctx, types.NamespacedName{Namespace: x.conn.Namespace, Name: x.cfg.secretName}, s)
+	err := reader.Get(ctx, types.NamespacedName{Namespace: x.conn.Namespace, Name: x.in.cfg.secretName}, s)
 	if apierrors.IsNotFound(err) {
 		// A token was published before (the status says when): the Secret was deleted.
 		st := &tokenState{}
-		if x.conn.Status.LastRefreshTime != nil && x.conn.Status.SecretName == x.cfg.secretName {
+		if x.conn.Status.LastRefreshTime != nil && x.conn.Status.SecretName == x.in.cfg.secretName {
 			st.lostBecause = triggerSecretReplaced
 		}
 		return x.withFailure(st), nil
@@ -105,7 +104,7 @@ func (x *run) readInlineState(ctx context.Context, reader client.Reader) (*token
 	case rec.Token == nil:
 	case rec.Data != hex.EncodeToString(digest):
 		st.lostBecause = triggerSecretReplaced // edited: the token in it cannot be trusted
-	case rec.Shape != secretShape(x.conn, x.cfg):
+	case rec.Shape != secretShape(x.conn, x.in.cfg):
 		st.lostBecause = triggerSettingsChanged
 	default:
 		rec.Token.AccessToken, rec.Token.inSecret = "", true
@@ -116,7 +115,7 @@ func (x *run) readInlineState(ctx context.Context, reader client.Reader) (*token
 
 // withFailure adds the failure remembered in memory.
 func (x *run) withFailure(st *tokenState) *tokenState {
-	st.Failure = x.r.failures.get(client.ObjectKeyFromObject(x.conn), x.conn.UID)
+	st.Failure = x.r.mem.failures.get(client.ObjectKeyFromObject(x.conn), x.conn.UID)
 	return st
 }
 
@@ -126,7 +125,7 @@ func (x *run) inlineAnnotation(st *tokenState, data map[string][]byte) (string, 
 	tok.AccessToken = ""
 	raw, err := json.Marshal(&inlineRecord{
 		Seq: st.Seq + 1, Token: &tok, Config: st.Config, Endpoint: st.Endpoint,
-		Data: hex.EncodeToString(dataDigest(data)), Shape: secretShape(x.conn, x.cfg),
+		Data: hex.EncodeToString(dataDigest(data)), Shape: secretShape(x.conn, x.in.cfg),
 	})
 	if err != nil {
 		return "", fmt.Errorf("encoding the state: %w", err)
@@ -142,7 +141,7 @@ func (x *run) patchSecretMetadata(ctx context.Context) error {
 	if existing == nil {
 		return nil
 	}
-	desired := desiredWorkloadSecret(x.conn, x.cfg, nil)
+	desired := desiredWorkloadSecret(x.conn, x.in.cfg, nil)
 	if metadataCurrent(existing, desired) {
 		return nil
 	}
@@ -151,52 +150,4 @@ func (x *run) patchSecretMetadata(ctx context.Context) error {
 	}
 	x.log.Info("Updated the Secret's labels and annotations", "secret", existing.Name)
 	return nil
-}
-
-// removeStateSecret deletes a state Secret left from before client-credentials connections
-// kept their state inline.
-func (x *run) removeStateSecret(ctx context.Context) error {
-	s := &corev1.Secret{}
-	err := x.r.Get(ctx, types.NamespacedName{Namespace: x.conn.Namespace, Name: stateSecretName(x.conn.Name)}, s)
-	if err != nil || !ownedBy(s, x.conn) {
-		return client.IgnoreNotFound(err)
-	}
-	return client.IgnoreNotFound(x.r.Delete(ctx, s, client.Preconditions{UID: &s.UID}))
-}
-
-// failures remembers the last failure of client-credentials connections, which have no
-// state Secret to record it in.
-type failures struct {
-	mu      sync.Mutex
-	entries map[types.NamespacedName]uidFailure
-}
-
-type uidFailure struct {
-	uid types.UID
-	f   *failure
-}
-
-func (m *failures) get(key types.NamespacedName, uid types.UID) *failure {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.entries[key]; ok && e.uid == uid {
-		f := *e.f
-		return &f
-	}
-	return nil
-}
-
-// set records f, or forgets the connection's failure when f is nil.
-func (m *failures) set(key types.NamespacedName, uid types.UID, f *failure) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if f == nil {
-		delete(m.entries, key)
-		return
-	}
-	if m.entries == nil {
-		m.entries = map[types.NamespacedName]uidFailure{}
-	}
-	c := *f
-	m.entries[key] = uidFailure{uid: uid, f: &c}
 }

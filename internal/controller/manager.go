@@ -18,6 +18,7 @@ package controller
 
 import (
 	"crypto/rand"
+	"fmt"
 	"encoding/hex"
 	"os"
 	"time"
@@ -59,6 +60,9 @@ type ManagerOptions struct {
 // the Secrets the operator owns, and the OAuthConnection controller registered. The demo,
 // the benchmarks and the tests use it too, so they measure and test what ships.
 func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
+	if err := validTokenRequestTimeout(o.TokenRequestTimeout); err != nil {
+		return nil, err
+	}
 	mo := o.Manager
 	mo.Scheme = Scheme
 	mo.Cache = CacheOptions()
@@ -66,7 +70,7 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		// A token request in flight when the manager is asked to stop runs to its end and
 		// its answer is written (obtainTimeout): for a rotating provider that answer holds
 		// the only copy of the new refresh token. The Deployment's grace period is longer.
-		timeout := obtainTimeout + 10*time.Second
+		timeout := requestTimeout(o.TokenRequestTimeout) + storeAllowance + 10*time.Second
 		mo.GracefulShutdownTimeout = &timeout
 	}
 	mgr, err := ctrl.NewManager(cfg, mo)
@@ -79,6 +83,8 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		Recorder:  mgr.GetEventRecorder("tokenwarden"),
 		Tokens:    &provider.Client{Timeout: o.TokenRequestTimeout, Policy: o.AddressPolicy},
 		Identity:  identity(),
+
+		RequestTimeout: o.TokenRequestTimeout,
 	}
 	if o.Customize != nil {
 		o.Customize(r)
@@ -87,6 +93,25 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// MaxTokenRequestTimeout bounds --token-request-timeout: a token request, and the write of
+// its answer after it (storeAllowance), must end well within a claim's TTL and a
+// Deployment's termination grace period.
+const MaxTokenRequestTimeout = 45 * time.Second
+
+// validTokenRequestTimeout checks the one timeout setting that bounds everything a token
+// request does (connecting, TLS, waiting for headers, reading the body, discovery).
+func validTokenRequestTimeout(t time.Duration) error {
+	if t < 0 || t > MaxTokenRequestTimeout {
+		return fmt.Errorf("--token-request-timeout %s: must be between 1s and %s (0: the default %s)",
+			t, MaxTokenRequestTimeout, provider.DefaultTimeout)
+	}
+	if t > 0 && t < time.Second {
+		return fmt.Errorf("--token-request-timeout %s: must be between 1s and %s (0: the default %s)",
+			t, MaxTokenRequestTimeout, provider.DefaultTimeout)
+	}
+	return nil
 }
 
 // identity names this process in claims on single-use credentials.

@@ -81,15 +81,16 @@ func requestResult(err error) string {
 	return "transient"
 }
 
-// recordMetrics sets the connection's expiry gauge.
-func (x *run) recordMetrics() {
-	labels := prometheus.Labels{labelNamespace: x.conn.Namespace, labelName: x.conn.Name}
-	if x.st == nil || x.st.Token == nil || x.st.Token.Expiry.IsZero() {
+// recordConnectionMetrics sets the connection's gauges from its status: they follow the
+// published token, not what one reconcile happened to read.
+func recordConnectionMetrics(conn *oauthv1alpha1.OAuthConnection) {
+	labels := prometheus.Labels{labelNamespace: conn.Namespace, labelName: conn.Name}
+	if conn.Status.ExpiresAt == nil {
 		tokenExpiry.DeletePartialMatch(labels)
 		return
 	}
-	tokenExpiry.WithLabelValues(x.conn.Namespace, x.conn.Name, string(x.conn.Spec.Provider)).
-		Set(float64(x.st.Token.Expiry.Unix()))
+	tokenExpiry.WithLabelValues(conn.Namespace, conn.Name, string(conn.Spec.Provider)).
+		Set(float64(conn.Status.ExpiresAt.Unix()))
 }
 
 // forgetConnection drops the metrics of a deleted connection.

@@ -18,93 +18,14 @@ package controller
 
 import (
 	"hash/fnv"
-	"math/rand/v2"
+	"strconv"
 	"time"
+
+	"github.com/tokenwarden/tokenwarden/internal/provider"
 )
 
-// This file holds the pure decisions: does a connection need a token request, and when is
-// it next due. The clock is an input, so they are table-tested without a cluster, and
-// their reasons feed the status messages.
-
-// trigger says why a token request is made.
-type trigger string
-
-const (
-	triggerNone             trigger = ""
-	triggerRefreshRequested trigger = "refresh requested by annotation"
-	triggerNoToken          trigger = "no token yet"
-	triggerSecretReplaced   trigger = "the workload Secret was deleted or changed"
-	triggerSettingsChanged  trigger = "connection settings changed"
-	triggerGrantChanged     trigger = "grant Secret changed"
-	triggerExpired          trigger = "token expired"
-	triggerRefreshDue       trigger = "refresh due"
-)
-
-// decisionInput is what decide looks at.
-type decisionInput struct {
-	now   time.Time
-	state *tokenState
-	// config is the fingerprint of the current settings, grant that of the grant Secret
-	// ("" when the connection has none), inputs that of every input together.
-	config, grant, inputs string
-	// refreshRequest is the refresh annotation's value; lastHandled the last one acted on.
-	refreshRequest, lastHandled string
-	refreshBefore               time.Duration
-	jitterSeed                  string
-}
-
-// decision is the outcome of decide.
-type decision struct {
-	// trigger is why a token request is needed; triggerNone when none is.
-	trigger trigger
-	// waitUntil is when to look again when no request is made; zero: only on a change.
-	waitUntil time.Time
-	// stalled is set when the last failure was permanent and no input changed since.
-	stalled bool
-	// backingOff is set while a transient failure's retry time has not come.
-	backingOff bool
-}
-
-// decide says whether a token request is needed now, and if not, when to look again.
-func decide(in decisionInput) decision {
-	if in.refreshRequest != "" && in.refreshRequest != in.lastHandled {
-		return decision{trigger: triggerRefreshRequested}
-	}
-	st := in.state
-	if f := st.Failure; f != nil && f.Inputs == in.inputs {
-		if f.Permanent {
-			return decision{stalled: true, waitUntil: expiryOf(st)}
-		}
-		if in.now.Before(f.RetryAt) {
-			return decision{backingOff: true, waitUntil: f.RetryAt}
-		}
-	}
-	switch {
-	case !st.Token.held() && st.lostBecause != triggerNone:
-		return decision{trigger: st.lostBecause}
-	case !st.Token.held():
-		return decision{trigger: triggerNoToken}
-	case st.Config != in.config:
-		return decision{trigger: triggerSettingsChanged}
-	case in.grant != "" && st.Grant != in.grant:
-		return decision{trigger: triggerGrantChanged}
-	case !st.Token.Expiry.IsZero() && !in.now.Before(st.Token.Expiry):
-		return decision{trigger: triggerExpired}
-	}
-	at := refreshAt(st.Token, in.refreshBefore, in.jitterSeed)
-	if !at.IsZero() && !in.now.Before(at) {
-		return decision{trigger: triggerRefreshDue}
-	}
-	return decision{waitUntil: at}
-}
-
-// expiryOf is the current token's expiry, zero when there is none or it does not expire.
-func expiryOf(st *tokenState) time.Time {
-	if st.Token == nil {
-		return time.Time{}
-	}
-	return st.Token.Expiry
-}
+// This file holds the arithmetic of time: when a token is due for refresh, and when a
+// failed request is retried. Pure functions; the clock and the jitter's seed are inputs.
 
 // refreshAt is when a token is due for refresh: refreshBefore ahead of its expiry (default
 // a third of its lifetime), spread earlier by up to 10% of refreshBefore so that tokens
@@ -126,45 +47,73 @@ func refreshAt(tok *storedToken, refreshBefore time.Duration, jitterSeed string)
 	before = min(before, lifetime/2)
 	// The spread is a deterministic function of the connection and the token, so that a
 	// restarted manager computes the same time and makes no request it did not need.
-	spread := time.Duration(unitFraction(jitterSeed, tok.ObtainedAt) * 0.1 * float64(before))
+	spread := time.Duration(unitFraction(jitterSeed, tok.ObtainedAt.UTC().Format(time.RFC3339Nano)) * 0.1 * float64(before))
 	return tok.Expiry.Add(-before - spread)
 }
 
-// unitFraction maps (seed, t) to [0, 1) uniformly.
-func unitFraction(seed string, t time.Time) float64 {
+// unitFraction maps its parts to [0, 1) uniformly.
+func unitFraction(parts ...string) float64 {
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(seed))
-	_, _ = h.Write([]byte(t.UTC().Format(time.RFC3339Nano)))
+	for _, p := range parts {
+		_, _ = h.Write([]byte(p))
+		_, _ = h.Write([]byte{0})
+	}
 	return float64(h.Sum64()>>11) / float64(1<<53)
 }
 
 // Backoff bounds for transient failures.
 const (
 	backoffBase = 5 * time.Second
-	backoffMax  = 5 * time.Minute
+	// backoffBase4xx starts the backoff after a 4xx that was not an OAuth error (a gateway
+	// or WAF page, a provider mid-deploy): likely to last longer than a 5xx.
+	backoffBase4xx = 30 * time.Second
+	backoffMax     = 5 * time.Minute
+	// backoffMax4xx caps the backoff after such 4xx answers.
+	backoffMax4xx = 30 * time.Minute
 	// retryMargin is how long before expiry a last retry is placed.
 	retryMargin = 5 * time.Second
-	// maxRetryAfter caps a provider's Retry-After.
-	maxRetryAfter = time.Hour
 )
 
-// retryTime is when to retry after the failures-th consecutive transient failure: about
-// 5s doubling to 5 min with ±20% jitter, no earlier than the provider's Retry-After, and,
-// while a valid token remains, no later than shortly before it expires.
-func retryTime(now time.Time, failures int32, retryAfter time.Duration, expiry time.Time) time.Time {
-	d := backoffBase
-	for i := int32(1); i < failures && d < backoffMax; i++ {
+// retryInput is what retryTime looks at.
+type retryInput struct {
+	// now is when the failure was known (the answer came, or the request gave up).
+	now      time.Time
+	failures int32
+	// base is the first backoff: backoffBase, or backoffBase4xx.
+	base       time.Duration
+	retryAfter time.Duration
+	// expiry is the current token's; zero when there is none or it does not expire.
+	expiry time.Time
+	// seed makes the jitter deterministic (the connection's UID).
+	seed string
+}
+
+// retryTime is when to retry after the failures-th consecutive transient failure: the
+// base (5s, or 30s after a non-OAuth 4xx) doubling to its cap with ±20% jitter, no earlier
+// than the provider's Retry-After (capped by the provider package), and, while a valid
+// token remains, no later than shortly before it expires.
+func retryTime(in retryInput) time.Time {
+	base, ceiling := in.base, backoffMax
+	if base <= 0 {
+		base = backoffBase
+	}
+	if base >= backoffBase4xx {
+		ceiling = backoffMax4xx
+	}
+	d := base
+	for i := int32(1); i < in.failures && d < ceiling; i++ {
 		d *= 2
 	}
-	d = min(d, backoffMax)
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64())) //nolint:gosec // jitter, not security
-	if !expiry.IsZero() {
-		if last := expiry.Add(-retryMargin); now.Before(last) && now.Add(d).After(last) {
-			d = max(last.Sub(now), time.Second)
+	d = min(d, ceiling)
+	jitter := unitFraction(in.seed, strconv.Itoa(int(in.failures)), in.now.UTC().Format(time.RFC3339Nano))
+	d = time.Duration(float64(d) * (0.8 + 0.4*jitter))
+	if !in.expiry.IsZero() {
+		if last := in.expiry.Add(-retryMargin); in.now.Before(last) && in.now.Add(d).After(last) {
+			d = max(last.Sub(in.now), time.Second)
 		}
 	}
-	if retryAfter > 0 {
-		d = max(d, min(retryAfter, maxRetryAfter))
+	if in.retryAfter > 0 {
+		d = max(d, min(in.retryAfter, provider.MaxRetryAfter))
 	}
-	return now.Add(d)
+	return in.now.Add(d)
 }

@@ -116,40 +116,73 @@ func connectionLabelValue(name string) string {
 	return strings.TrimRight(name[:50], "-.") + "-" + hash(name)[:12]
 }
 
+// templateKeysAnnotation lists the labels and annotations the workload Secret carries
+// from spec.secretTemplate, so that those removed from the spec are removed from the
+// Secret, and those others put there are left alone.
+const templateKeysAnnotation = "oauth.tokenwarden.io/template-keys"
+
+// reserved reports whether a label or annotation key is the operator's (api.md, "Reserved
+// names"): spec.secretTemplate cannot set it. The API server refuses such a connection;
+// this keeps the operator's own keys its own on a cluster that skipped that validation.
+func reserved(key string) bool {
+	return strings.HasPrefix(key, "oauth.tokenwarden.io/") || key == oauthv1alpha1.ManagedByLabel
+}
+
 // desiredWorkloadSecret is the Secret workloads mount, as api.md says.
 func desiredWorkloadSecret(conn *oauthv1alpha1.OAuthConnection, cfg *connectionConfig,
 	data map[string][]byte) *corev1.Secret {
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      cfg.secretName,
-			Namespace: conn.Namespace,
-			Labels:    map[string]string{},
+			Name:        cfg.secretName,
+			Namespace:   conn.Namespace,
+			Labels:      map[string]string{},
+			Annotations: map[string]string{},
 		},
 		Type: corev1.SecretType(cfg.secretType),
 		Data: data,
 	}
+	var fromTemplate []string
 	if t := conn.Spec.SecretTemplate; t != nil {
 		for k, v := range t.Labels {
-			s.Labels[k] = string(v)
-		}
-		if len(t.Annotations) > 0 {
-			s.Annotations = make(map[string]string, len(t.Annotations))
-			for k, v := range t.Annotations {
-				s.Annotations[k] = string(v)
+			if !reserved(k) {
+				s.Labels[k] = string(v)
+				fromTemplate = append(fromTemplate, "label:"+k)
 			}
 		}
+		for k, v := range t.Annotations {
+			if !reserved(k) {
+				s.Annotations[k] = string(v)
+				fromTemplate = append(fromTemplate, "annotation:"+k)
+			}
+		}
+	}
+	if len(fromTemplate) > 0 {
+		slices.Sort(fromTemplate)
+		s.Annotations[templateKeysAnnotation] = strings.Join(fromTemplate, ",")
 	}
 	s.Labels[oauthv1alpha1.ManagedByLabel] = oauthv1alpha1.ManagedByValue
 	s.Labels[oauthv1alpha1.ConnectionLabel] = connectionLabelValue(conn.Name)
 	return s
 }
 
-// errSecretConflict says a Secret of the wanted name exists and is not this connection's.
-type errSecretConflict struct{ name string }
-
-func (e *errSecretConflict) Error() string {
-	return fmt.Sprintf("Secret %s exists and is not owned by this OAuthConnection; "+
-		"delete it or choose another spec.secretName", e.name)
+// staleTemplateKeys lists the labels and annotations existing carries from an earlier
+// spec.secretTemplate that desired no longer has.
+func staleTemplateKeys(existing, desired *corev1.Secret) (labels, annotations []string) {
+	for entry := range strings.SplitSeq(existing.Annotations[templateKeysAnnotation], ",") {
+		kind, key, ok := strings.Cut(entry, ":")
+		switch {
+		case !ok || reserved(key):
+		case kind == "label":
+			if _, keep := desired.Labels[key]; !keep {
+				labels = append(labels, key)
+			}
+		case kind == "annotation":
+			if _, keep := desired.Annotations[key]; !keep {
+				annotations = append(annotations, key)
+			}
+		}
+	}
+	return labels, annotations
 }
 
 // ownedBy reports whether obj's controller is the connection.
@@ -203,10 +236,18 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 			desired.OwnerReferences = nil
 			return r.applyWorkloadSecret(ctx, conn, current, desired)
 		}
+		if apierrors.IsInvalid(err) {
+			return false, invalidSecret(desired, err)
+		}
 		return err == nil, err
 	}
 	if existing.Type != desired.Type {
-		// A Secret's type is immutable: replace the Secret.
+		// A Secret's type is immutable: replace the Secret, but only once the API server
+		// has said the new one is valid (a dry run validates before it finds the name
+		// taken), so that a workload never loses its Secret to a type it cannot have.
+		if err := r.Create(ctx, desired.DeepCopy(), client.DryRunAll); apierrors.IsInvalid(err) {
+			return false, invalidSecret(desired, err)
+		}
 		if err := r.Delete(ctx, existing, client.Preconditions{UID: &existing.UID}); client.IgnoreNotFound(err) != nil {
 			return false, err
 		}
@@ -220,21 +261,58 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 	return true, r.Update(ctx, updated)
 }
 
-// metadataCurrent reports whether existing carries desired's labels and annotations.
-func metadataCurrent(existing, desired *corev1.Secret) bool {
-	return subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations)
+// invalidSecret is the stall of a workload Secret the API server refuses: the spec asks
+// for something it cannot be (say type kubernetes.io/basic-auth without a username key).
+// The API server's message names fields and never a value of the Secret's data.
+func invalidSecret(desired *corev1.Secret, err error) error {
+	return stalled(oauthv1alpha1.ReasonInvalidSpec, "the API server refused the Secret %s of type %s: %s",
+		desired.Name, desired.Type, apiCauses(err))
 }
 
-// withMetadataOf returns a copy of existing with desired's labels and annotations added.
+// apiCauses lists the field paths and reasons of an Invalid error, without values.
+func apiCauses(err error) string {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) || status.Status().Details == nil {
+		return "invalid"
+	}
+	var parts []string
+	for _, c := range status.Status().Details.Causes {
+		parts = append(parts, fmt.Sprintf("%s: %s", c.Field, strings.TrimPrefix(string(c.Type), "FieldValue")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// metadataCurrent reports whether existing carries desired's labels and annotations, and
+// none that an earlier secretTemplate put there and the current one dropped.
+func metadataCurrent(existing, desired *corev1.Secret) bool {
+	staleLabels, staleAnnotations := staleTemplateKeys(existing, desired)
+	_, recorded := existing.Annotations[templateKeysAnnotation]
+	_, wanted := desired.Annotations[templateKeysAnnotation]
+	return subset(desired.Labels, existing.Labels) && subset(desired.Annotations, existing.Annotations) &&
+		len(staleLabels) == 0 && len(staleAnnotations) == 0 && (recorded == wanted)
+}
+
+// withMetadataOf returns a copy of existing with desired's labels and annotations, less
+// those an earlier secretTemplate put there and the current one dropped.
 func withMetadataOf(existing, desired *corev1.Secret) *corev1.Secret {
 	updated := existing.DeepCopy()
 	if updated.Labels == nil {
 		updated.Labels = map[string]string{}
 	}
-	maps.Copy(updated.Labels, desired.Labels)
-	if len(desired.Annotations) > 0 && updated.Annotations == nil {
+	if updated.Annotations == nil {
 		updated.Annotations = map[string]string{}
 	}
+	staleLabels, staleAnnotations := staleTemplateKeys(existing, desired)
+	for _, k := range staleLabels {
+		delete(updated.Labels, k)
+	}
+	for _, k := range staleAnnotations {
+		delete(updated.Annotations, k)
+	}
+	if _, wanted := desired.Annotations[templateKeysAnnotation]; !wanted {
+		delete(updated.Annotations, templateKeysAnnotation)
+	}
+	maps.Copy(updated.Labels, desired.Labels)
 	maps.Copy(updated.Annotations, desired.Annotations)
 	return updated
 }

@@ -59,8 +59,8 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 	if err != nil {
 		return err
 	}
-	r.memo = newSecretMemo()
-	watcher := newSecretWatcher(meta, r.memo, mgr.GetLogger().WithName("secret-watch"))
+	r.mem.memo = newSecretMemo()
+	watcher := newSecretWatcher(meta, r.mem.memo, mgr.GetLogger().WithName("secret-watch"))
 	if err := mgr.Add(watcher); err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ type storedToken struct {
 	ObtainedAt  time.Time         `json:"obtainedAt"`
 	// Reason is TokenIssued or TokenRefreshed: how this token came.
 	Reason string `json:"reason,omitempty"`
+	// ShortLived counts the tokens in a row, this one included, that came with less than
+	// minRequestGap of life: each doubles the wait before the next request.
+	ShortLived int32 `json:"shortLived,omitempty"`
 
 	// inSecret says the token is held by the workload Secret alone (a client-credentials
 	// connection's inline state), with AccessToken empty.
@@ -122,6 +125,9 @@ type tokenState struct {
 	// lostBecause says why an inline token is no longer held: its workload Secret was
 	// deleted or changed, or the spec now renders it differently.
 	lostBecause trigger
+	// recordLost says no state could be read (no state Secret, or one that does not
+	// decode): what it recorded, the used codes among it, is unknown.
+	recordLost bool
 }
 
 // codeUsed reports whether the code with fingerprint fp was presented before.
@@ -157,10 +163,11 @@ func decodeState(s *corev1.Secret) (*tokenState, error) {
 	st := &tokenState{secret: s}
 	raw, ok := s.Data[stateKey]
 	if !ok {
+		st.recordLost = true
 		return st, nil
 	}
 	if err := json.Unmarshal(raw, st); err != nil {
-		return &tokenState{secret: s}, fmt.Errorf("state Secret %s is not valid; starting afresh", s.Name)
+		return &tokenState{secret: s, recordLost: true}, fmt.Errorf("state Secret %s is not valid; starting afresh", s.Name)
 	}
 	st.secret = s
 	return st, nil
@@ -182,13 +189,13 @@ func (r *OAuthConnectionReconciler) readState(ctx context.Context, conn *oauthv1
 	s := &corev1.Secret{}
 	err := c.Get(ctx, types.NamespacedName{Namespace: conn.Namespace, Name: stateSecretName(conn.Name)}, s)
 	if apierrors.IsNotFound(err) {
-		return &tokenState{}, nil
+		return &tokenState{recordLost: true}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !ownedBy(s, conn) {
-		return nil, &errSecretConflict{name: s.Name}
+		return nil, &errSecretConflict{name: s.Name, state: true}
 	}
 	st, err := decodeState(s)
 	if err != nil {
@@ -206,12 +213,12 @@ const staleCacheGrace = 10 * time.Second
 func (r *OAuthConnectionReconciler) currentState(conn *oauthv1alpha1.OAuthConnection,
 	st *tokenState, readLive func() (*tokenState, error)) (*tokenState, error) {
 	key := client.ObjectKeyFromObject(conn)
-	rec := r.written.get(key, conn.UID)
+	rec := r.mem.written.get(key, conn.UID)
 	if rec.stateSeq == 0 {
 		return st, nil
 	}
 	if st.Seq >= rec.stateSeq {
-		r.written.stateCaughtUp(key, conn.UID, rec.stateSeq)
+		r.mem.written.stateCaughtUp(key, conn.UID, rec.stateSeq)
 		return st, nil
 	}
 	if r.now().Sub(rec.stateAt) < staleCacheGrace {
@@ -223,7 +230,7 @@ func (r *OAuthConnectionReconciler) currentState(conn *oauthv1alpha1.OAuthConnec
 	}
 	// What the API server holds is the truth, even older than the last write (the state
 	// Secret was deleted or replaced since).
-	r.written.stateCaughtUp(key, conn.UID, rec.stateSeq)
+	r.mem.written.stateCaughtUp(key, conn.UID, rec.stateSeq)
 	return live, nil
 }
 
@@ -234,7 +241,7 @@ func (r *OAuthConnectionReconciler) saveState(ctx context.Context, conn *oauthv1
 	if inlineState(conn) {
 		// The token goes to the workload Secret when it is published; only the failure,
 		// if any, is kept here.
-		r.failures.set(client.ObjectKeyFromObject(conn), conn.UID, st.Failure)
+		r.mem.failures.set(client.ObjectKeyFromObject(conn), conn.UID, st.Failure)
 		return nil
 	}
 	st.Seq++
@@ -247,7 +254,7 @@ func (r *OAuthConnectionReconciler) saveState(ctx context.Context, conn *oauthv1
 		st.Seq--
 		return err
 	}
-	r.written.stateSaved(client.ObjectKeyFromObject(conn), conn.UID, st.Seq, r.now())
+	r.mem.written.stateSaved(client.ObjectKeyFromObject(conn), conn.UID, st.Seq, r.now())
 	return nil
 }
 
@@ -270,6 +277,13 @@ func (r *OAuthConnectionReconciler) writeState(ctx context.Context, conn *oauthv
 			return err
 		}
 		if err := r.Create(ctx, s); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				// Ours, written meanwhile (a lost race), or someone else's of that name,
+				// which the cache of the operator's own Secrets does not show.
+				if _, lerr := r.readState(ctx, conn, r.APIReader); lerr != nil {
+					return lerr
+				}
+			}
 			return err
 		}
 		st.secret = s

@@ -66,6 +66,9 @@ var _ = BeforeSuite(func() {
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: filepath.Join("..", "..", "bin", "k8s"),
 	}
+	// As OpenShift does by default: creating a Secret whose owner reference blocks the
+	// owner's deletion needs update on oauthconnections/finalizers (the RBAC spec).
+	testEnv.ControlPlane.GetAPIServer().Configure().Append("enable-admission-plugins", "OwnerReferencesPermissionEnforcement")
 	var err error
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred())
