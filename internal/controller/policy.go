@@ -109,6 +109,7 @@ func decide(in tokenInput) decision {
 		}
 	}
 	if d.trigger == triggerNone && refreshPending(in) {
+		// Only a forced request of moments ago lets a new annotation value pass without one.
 		d.answersRefreshRequest = true
 	}
 	return d
@@ -123,8 +124,10 @@ func obtainedWithin(st *tokenState, now time.Time, d time.Duration) bool {
 	return st.Token.held() && !st.Token.ObtainedAt.IsZero() && now.Sub(st.Token.ObtainedAt) < d
 }
 
+// refreshRequested honours a new value of the refresh annotation, unless a forced request
+// was made less than minRequestGap ago: that one answers it (api.md, "Forcing a refresh").
 func refreshRequested(in tokenInput) (decision, bool) {
-	if !refreshPending(in) || obtainedWithin(in.state, in.now, minRequestGap) {
+	if !refreshPending(in) || (in.state.Token.held() && in.state.Token.Forced && obtainedWithin(in.state, in.now, minRequestGap)) {
 		return decision{}, false
 	}
 	return decision{trigger: triggerRefreshRequested}, true

@@ -57,6 +57,8 @@ func withLifetime(d time.Duration) stateOption {
 	return func(st *tokenState) { st.Token.Expiry = st.Token.ObtainedAt.Add(d) }
 }
 
+func withForced() stateOption { return func(st *tokenState) { st.Token.Forced = true } }
+
 func withShortLived(n int32) stateOption { return func(st *tokenState) { st.Token.ShortLived = n } }
 
 func withRefreshToken(rt, grant, endpoint string) stateOption {
@@ -112,9 +114,15 @@ func TestDecide(t *testing.T) {
 			in: input(state(), at(t0.Add(time.Minute)), func(in *tokenInput) { in.refreshRequest = "v1" }), trigger: triggerRefreshRequested},
 		"ignores an annotation already handled": {
 			in: input(state(), func(in *tokenInput) { in.refreshRequest, in.lastHandled = "v1", "v1" })},
-		"answers a refresh annotation with a token obtained under 10 seconds ago": {
-			in:       input(state(), at(t0.Add(5*time.Second)), func(in *tokenInput) { in.refreshRequest = "v2" }),
+		"answers a refresh annotation with the forced token obtained under 10 seconds ago": {
+			in:       input(state(withForced()), at(t0.Add(5*time.Second)), func(in *tokenInput) { in.refreshRequest = "v2" }),
 			answered: true},
+		"honours a refresh annotation right after a scheduled token": {
+			in:      input(state(), at(t0.Add(5*time.Second)), func(in *tokenInput) { in.refreshRequest = "v2" }),
+			trigger: triggerRefreshRequested},
+		"honours a refresh annotation 10 seconds after a forced token": {
+			in:      input(state(withForced()), at(t0.Add(11*time.Second)), func(in *tokenInput) { in.refreshRequest = "v2" }),
+			trigger: triggerRefreshRequested},
 		"stays stalled on a permanent failure while the inputs are unchanged": {
 			in:      input(state(withFailure(failure{Inputs: "inputs", Permanent: true})), at(t0.Add(50*time.Minute))),
 			stalled: true},

@@ -181,6 +181,9 @@ var _ = Describe("Review scenarios", func() {
 		create(again)
 		eventuallyReady(key)
 		Expect(string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])).To(Equal(token), "no request on adoption")
+		// A forced request within 10 seconds of the last forced one is answered by it.
+		Eventually(func() time.Duration { return time.Since(getConnection(key).Status.LastRefreshTime.Time) }).
+			WithTimeout(15 * time.Second).Should(BeNumerically(">", minRequestGap+time.Second))
 		requestRefresh(key, "after-restore")
 		Eventually(func() int { return fake.Requests(provider.GrantRefreshToken) }).Should(Equal(2))
 		eventuallyReady(key)

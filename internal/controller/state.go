@@ -59,6 +59,9 @@ type storedToken struct {
 	// ShortLived counts the tokens in a row, this one included, that came with less than
 	// minRequestGap of life: each doubles the wait before the next request.
 	ShortLived int32 `json:"shortLived,omitempty"`
+	// Forced says a refresh annotation asked for this token: another one arriving within
+	// minRequestGap is answered by it.
+	Forced bool `json:"forced,omitempty"`
 
 	// inSecret says the token is held by the workload Secret alone (a client-credentials
 	// connection's inline state), with AccessToken empty.

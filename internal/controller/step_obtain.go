@@ -189,6 +189,7 @@ func applyAnswer(st *tokenState, a *heldAnswer, reason string) {
 		ObtainedAt:  a.obtainedAt,
 		Reason:      reason,
 		ShortLived:  shortLived,
+		Forced:      a.trigger == triggerRefreshRequested,
 	}
 	st.Config, st.Endpoint = a.config, a.endpoint
 	if a.grantFP != "" {
