@@ -57,6 +57,10 @@ type OAuthConnectionReconciler struct {
 	// RequestTimeout bounds one token request; zero: provider.DefaultTimeout. A claim, the
 	// request and the write of its answer together are bounded by obtainTimeout.
 	RequestTimeout time.Duration
+	// MinRequestGap is the least time between two token requests of a connection on its
+	// own schedule, and the window in which forced refreshes are coalesced; zero:
+	// DefaultMinRequestGap. Tests shorten it to see short-lived tokens refreshed quickly.
+	MinRequestGap time.Duration
 
 	mem memory
 }
@@ -162,6 +166,13 @@ func (r *OAuthConnectionReconciler) claimTTL() time.Duration {
 		return r.ClaimTTL
 	}
 	return DefaultClaimTTL
+}
+
+func (r *OAuthConnectionReconciler) minRequestGap() time.Duration {
+	if r.MinRequestGap > 0 {
+		return r.MinRequestGap
+	}
+	return DefaultMinRequestGap
 }
 
 // obtainTimeout bounds a claim, its token request and the write of the answer: the

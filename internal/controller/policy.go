@@ -49,10 +49,10 @@ const (
 	triggerRefreshDue       trigger = "refresh due"
 )
 
-// minRequestGap is the least time between two token requests a connection makes on its
-// own schedule (and the window in which forced refreshes are answered by one request),
+// DefaultMinRequestGap is the least time between two token requests a connection makes on
+// its own schedule (and the window in which forced refreshes are answered by one request),
 // whatever lifetime the provider gives its tokens.
-const minRequestGap = 10 * time.Second
+const DefaultMinRequestGap = 10 * time.Second
 
 // tokenInput is what the decision to make a token request looks at.
 type tokenInput struct {
@@ -65,6 +65,8 @@ type tokenInput struct {
 	refreshRequest, lastHandled string
 	refreshBefore               time.Duration
 	jitterSeed                  string
+	// gap is the least time between two requests on the connection's own schedule.
+	gap time.Duration
 }
 
 // decision is the outcome of decide.
@@ -125,9 +127,9 @@ func obtainedWithin(st *tokenState, now time.Time, d time.Duration) bool {
 }
 
 // refreshRequested honours a new value of the refresh annotation, unless a forced request
-// was made less than minRequestGap ago: that one answers it (api.md, "Forcing a refresh").
+// was made less than the gap ago: that one answers it (api.md, "Forcing a refresh").
 func refreshRequested(in tokenInput) (decision, bool) {
-	if !refreshPending(in) || (in.state.Token.held() && in.state.Token.Forced && obtainedWithin(in.state, in.now, minRequestGap)) {
+	if !refreshPending(in) || (in.state.Token.held() && in.state.Token.Forced && obtainedWithin(in.state, in.now, in.gap)) {
 		return decision{}, false
 	}
 	return decision{trigger: triggerRefreshRequested}, true
@@ -178,12 +180,12 @@ func grantChanged(in tokenInput) (decision, bool) {
 	return decision{trigger: triggerGrantChanged}, true
 }
 
-// tooSoon holds back a request on the connection's own schedule until minRequestGap
+// tooSoon holds back a request on the connection's own schedule until the gap
 // (longer after several short-lived tokens in a row) has passed since the last token: a
 // token that arrives expired or nearly so does not turn into a request loop.
 func tooSoon(in tokenInput) (decision, bool) {
 	tok := in.state.Token
-	earliest := tok.ObtainedAt.Add(requestGap(tok.ShortLived))
+	earliest := tok.ObtainedAt.Add(requestGap(in.gap, tok.ShortLived))
 	if !in.now.Before(earliest) {
 		return decision{}, false
 	}
@@ -210,10 +212,10 @@ func refreshDue(in tokenInput) (decision, bool) {
 	return decision{waitUntil: at}, true
 }
 
-// requestGap is minRequestGap, doubled for each further short-lived token in a row, up
-// to backoffMax.
-func requestGap(shortLived int32) time.Duration {
-	d := minRequestGap
+// requestGap is the gap, doubled for each further short-lived token in a row, up to
+// backoffMax.
+func requestGap(gap time.Duration, shortLived int32) time.Duration {
+	d := gap
 	for i := int32(1); i < shortLived && d < backoffMax; i++ {
 		d *= 2
 	}
@@ -396,6 +398,7 @@ type cond struct {
 // statusInput is what the conditions are derived from.
 type statusInput struct {
 	now       time.Time
+	gap       time.Duration
 	token     *storedToken
 	published bool
 	stall     *stall
@@ -450,7 +453,7 @@ func validTokenCondition(in statusInput) cond {
 	}
 	if tok.ShortLived > 0 {
 		msg += fmt.Sprintf("; the provider issued it with %s of life left, so the next request waits at least %s",
-			tok.Expiry.Sub(tok.ObtainedAt).Round(time.Second), requestGap(tok.ShortLived))
+			tok.Expiry.Sub(tok.ObtainedAt).Round(time.Second), requestGap(in.gap, tok.ShortLived))
 	}
 	if f := in.failure; f != nil {
 		msg += fmt.Sprintf("; the last token request failed (%d in a row): %s", f.Count, f.Message)

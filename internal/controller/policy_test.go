@@ -78,7 +78,7 @@ type inputOption func(*tokenInput)
 func at(now time.Time) inputOption { return func(in *tokenInput) { in.now = now } }
 
 func input(st *tokenState, opts ...inputOption) tokenInput {
-	in := tokenInput{now: t0, state: st, config: "config", grant: "grant", inputs: "inputs", jitterSeed: "uid"}
+	in := tokenInput{now: t0, state: st, config: "config", grant: "grant", inputs: "inputs", jitterSeed: "uid", gap: DefaultMinRequestGap}
 	for _, o := range opts {
 		o(&in)
 	}
@@ -393,7 +393,7 @@ func TestReadyCondition(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			tt.in.now = t0
+			tt.in.now, tt.in.gap = t0, DefaultMinRequestGap
 			c := readyCondition(tt.in)
 			if c.status != tt.status || c.reason != tt.reason || !strings.Contains(c.message, tt.inMsg) {
 				t.Errorf("readyCondition() = %+v, want %s %s mentioning %q", c, tt.status, tt.reason, tt.inMsg)

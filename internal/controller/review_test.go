@@ -19,6 +19,7 @@ package controller
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -43,7 +44,7 @@ var _ = Describe("Review scenarios", func() {
 	)
 	BeforeEach(func() {
 		ns = newNamespace()
-		mgr = startManager()
+		mgr = startManager(withProductionRequestGap())
 		DeferCleanup(func() { mgr.stop() })
 	})
 
@@ -118,17 +119,30 @@ var _ = Describe("Review scenarios", func() {
 
 	It("writes a held answer first, however long writes were refused, and presents no refresh token twice", func() {
 		fake, conn := providerCases[oauthv1alpha1.ProviderAura].setup(ns, 6*time.Second)
+		By("refusing writes from the moment a refresh's answer arrives, after its claim was written")
+		mgr.stop()
+		allowed := make(chan func(), 1)
+		var refused sync.Once
+		mgr = startManager(withProductionRequestGap(), func(r *OAuthConnectionReconciler) {
+			r.Hooks = &Hooks{AfterTokenResponse: func(types.NamespacedName) error {
+				if fake.Requests(provider.GrantRefreshToken) > 0 {
+					refused.Do(func() {
+						defer GinkgoRecover()
+						allowed <- refuseSecretWrites(ns)
+					})
+				}
+				return nil
+			}}
+		})
 		key := create(conn)
 		eventuallyReady(key)
 		Expect(fake.Requests(provider.GrantAuthorizationCode)).To(Equal(1))
-
-		By("refusing writes until the refresh's answer is held and its access token has expired")
-		allow := refuseSecretWrites(ns)
-		Eventually(func() int { return fake.Requests(provider.GrantRefreshToken) }).WithTimeout(20 * time.Second).Should(Equal(1))
+		var allow func()
+		Eventually(allowed).WithTimeout(30 * time.Second).Should(Receive(&allow))
 		Consistently(func() int { return fake.Requests(provider.GrantRefreshToken) }).
-			WithTimeout(8*time.Second).Should(Equal(1), "no request while the answer waits to be written")
+			WithTimeout(8*time.Second).Should(Equal(1), "no request while the answer waits to be written, past its token's expiry")
 
-		By("accepting writes again: the held answer's rotated refresh token carries on")
+		By("accepting writes again: the held answer's rotated refresh token carries the chain on")
 		allow()
 		Eventually(func() int { return fake.Requests(provider.GrantRefreshToken) }).WithTimeout(30 * time.Second).Should(BeNumerically(">=", 2))
 		eventuallyReady(key)
@@ -183,7 +197,7 @@ var _ = Describe("Review scenarios", func() {
 		Expect(string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])).To(Equal(token), "no request on adoption")
 		// A forced request within 10 seconds of the last forced one is answered by it.
 		Eventually(func() time.Duration { return time.Since(getConnection(key).Status.LastRefreshTime.Time) }).
-			WithTimeout(15 * time.Second).Should(BeNumerically(">", minRequestGap+time.Second))
+			WithTimeout(15 * time.Second).Should(BeNumerically(">", DefaultMinRequestGap+time.Second))
 		requestRefresh(key, "after-restore")
 		Eventually(func() int { return fake.Requests(provider.GrantRefreshToken) }).Should(Equal(2))
 		eventuallyReady(key)

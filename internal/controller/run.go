@@ -164,7 +164,7 @@ func (x *run) setStatus() {
 		// The Secret actually written: a new name that clashes is not claimed here.
 		s.SecretName = x.in.cfg.secretName
 	}
-	in := statusInput{now: x.now, published: x.out.published, stall: x.out.stall}
+	in := statusInput{now: x.now, gap: x.r.minRequestGap(), published: x.out.published, stall: x.out.stall}
 	if x.st != nil {
 		in.token, in.failure = x.st.Token, x.st.Failure
 	}
@@ -220,6 +220,7 @@ func (x *run) tokenInput() tokenInput {
 		lastHandled:    x.conn.Status.LastHandledRefreshRequest,
 		refreshBefore:  x.in.cfg.refreshBefore,
 		jitterSeed:     string(x.conn.UID),
+		gap:            x.r.minRequestGap(),
 	}
 }
 
@@ -231,7 +232,7 @@ func decideRequest(_ context.Context, x *run) error {
 		x.handledRefreshRequest()
 		x.event(corev1.EventTypeNormal, oauthv1alpha1.ReasonTokenRefreshed,
 			"Refresh request %q answered by the token obtained at %s (at most one forced request per %s)",
-			x.conn.Status.LastHandledRefreshRequest, x.st.Token.ObtainedAt.UTC().Format(time.RFC3339), minRequestGap)
+			x.conn.Status.LastHandledRefreshRequest, x.st.Token.ObtainedAt.UTC().Format(time.RFC3339), x.r.minRequestGap())
 	}
 	if x.decision.stalled {
 		f := x.st.Failure

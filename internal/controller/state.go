@@ -57,10 +57,10 @@ type storedToken struct {
 	// Reason is TokenIssued or TokenRefreshed: how this token came.
 	Reason string `json:"reason,omitempty"`
 	// ShortLived counts the tokens in a row, this one included, that came with less than
-	// minRequestGap of life: each doubles the wait before the next request.
+	// the request gap of life: each doubles the wait before the next request.
 	ShortLived int32 `json:"shortLived,omitempty"`
 	// Forced says a refresh annotation asked for this token: another one arriving within
-	// minRequestGap is answered by it.
+	// the request gap is answered by it.
 	Forced bool `json:"forced,omitempty"`
 
 	// inSecret says the token is held by the workload Secret alone (a client-credentials

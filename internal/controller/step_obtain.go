@@ -127,7 +127,7 @@ func (x *run) storeAnswer(ctx context.Context, a *heldAnswer) error {
 	st := x.st
 	var err error
 	for attempt := range 5 {
-		applyAnswer(st, a, reason)
+		applyAnswer(st, a, reason, x.r.minRequestGap())
 		if err = x.r.saveState(ctx, x.conn, st); err == nil {
 			break
 		}
@@ -163,7 +163,7 @@ func (x *run) storeAnswer(ctx context.Context, a *heldAnswer) error {
 
 // applyAnswer puts an answer into st: the rotated refresh token (or the presented one,
 // still live, when none came back), the token, and the fingerprints it was obtained under.
-func applyAnswer(st *tokenState, a *heldAnswer, reason string) {
+func applyAnswer(st *tokenState, a *heldAnswer, reason string, gap time.Duration) {
 	tok, grant := a.token, a.grant
 	switch {
 	case tok.RefreshToken != "":
@@ -174,7 +174,7 @@ func applyAnswer(st *tokenState, a *heldAnswer, reason string) {
 		st.RefreshToken = ""
 	}
 	shortLived := int32(0)
-	if !tok.Expiry.IsZero() && tok.Expiry.Sub(a.obtainedAt) < minRequestGap {
+	if !tok.Expiry.IsZero() && tok.Expiry.Sub(a.obtainedAt) < gap {
 		shortLived = 1
 		if st.Token != nil {
 			shortLived = st.Token.ShortLived + 1

@@ -60,6 +60,9 @@ func TestControllers(t *testing.T) {
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, logs)), zap.UseDevMode(true)))
 	ctx, cancel = context.WithCancel(context.Background())
+	// A 2-core CI machine under load takes longer than Gomega's 1 s default to show a
+	// write; waiting longer only slows a failing test, never passes a wrong one.
+	SetDefaultEventuallyTimeout(15 * time.Second)
 
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
@@ -121,6 +124,9 @@ func startManagerWithConfig(restCfg *rest.Config, opts ...managerOption) *testMa
 		Controller:          Options{MaxConcurrentReconciles: 4, SkipNameValidation: true},
 		TokenRequestTimeout: 5 * time.Second,
 		Customize: func(r *OAuthConnectionReconciler) {
+			// The specs see refreshes of tokens living a few seconds; the review's specs of
+			// the 10-second floor itself run withProductionRequestGap.
+			r.MinRequestGap = time.Second
 			for _, o := range opts {
 				o(r)
 			}
@@ -135,6 +141,11 @@ func startManagerWithConfig(restCfg *rest.Config, opts ...managerOption) *testMa
 		Expect(mgr.Start(mctx)).To(Succeed())
 	}()
 	return m
+}
+
+// withProductionRequestGap runs the manager with DefaultMinRequestGap, as shipped.
+func withProductionRequestGap() managerOption {
+	return func(r *OAuthConnectionReconciler) { r.MinRequestGap = 0 }
 }
 
 func (m *testManager) stop() {
