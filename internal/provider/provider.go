@@ -202,3 +202,24 @@ type Client struct {
 	once sync.Once
 	hc   *http.Client
 }
+
+// Token performs one token request for req, in its provider's dialect.
+func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
+	if req == nil {
+		return nil, &Error{Kind: BadRequest, Err: errors.New("no token request")}
+	}
+	if c == nil {
+		c = &Client{}
+	}
+	p, ok := providers[req.Provider]
+	if !ok {
+		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("unknown provider %q", req.Provider)}
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return p.Token(ctx, c, req)
+}

@@ -1,0 +1,151 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package provider
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// errorResponse is RFC 6749 section 5.2.
+type errorResponse struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+// maxDescription bounds the provider's error_description in error text.
+const maxDescription = 200
+
+// classify turns a non-2xx answer into an *Error.
+func classify(status int, header http.Header, body []byte, red redactor) *Error {
+	e := &Error{StatusCode: status}
+	er := parseErrorResponse(header, body)
+	// Redacted before truncated: cut first, a secret straddling the cut would keep its
+	// prefix out of the redactor's reach.
+	e.Code = truncate(printable(red.String(er.Error)), 64)
+	e.Description = truncate(printable(red.String(er.ErrorDescription)), maxDescription)
+	switch {
+	case status == http.StatusTooManyRequests || status >= 500:
+		e.Kind = Transient
+		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
+	case er.Error == "temporarily_unavailable" || er.Error == "server_error" || er.Error == "slow_down":
+		// Codes of the authorization endpoint that some servers also use at the token
+		// endpoint, with a 400: the server's trouble, not the request's.
+		e.Kind = Transient
+		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
+	case er.Error == "invalid_grant":
+		e.Kind = InvalidGrant
+	case er.Error == "invalid_client" || er.Error == "unauthorized_client":
+		e.Kind = InvalidClient
+	case status == http.StatusUnauthorized && er.Error == "":
+		e.Kind = InvalidClient
+	case status >= 300 && status < 400:
+		e.Kind = BadRequest
+		e.Err = errors.New("the token endpoint redirected; redirects are not followed")
+	default:
+		e.Kind = BadRequest
+	}
+	return e
+}
+
+// parseErrorResponse reads `error` and `error_description` from a JSON body, or from a
+// form-encoded one (as x/oauth2 accepts); anything else has neither. Only strings count:
+// some APIs put an object under "error".
+func parseErrorResponse(header http.Header, body []byte) errorResponse {
+	if isForm(header, body) {
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return errorResponse{}
+		}
+		return errorResponse{Error: v.Get("error"), ErrorDescription: v.Get("error_description")}
+	}
+	var raw struct {
+		Error            any `json:"error"`
+		ErrorDescription any `json:"error_description"`
+	}
+	if json.Unmarshal(body, &raw) != nil {
+		return errorResponse{}
+	}
+	code, _ := raw.Error.(string)
+	desc, _ := raw.ErrorDescription.(string)
+	return errorResponse{Error: code, ErrorDescription: desc}
+}
+
+// isForm says whether a body is form-encoded: so labelled, or text/plain (GitHub-style
+// servers answer so, and x/oauth2 reads it) unless it is plainly a JSON object, which
+// sloppy servers label text/plain too.
+func isForm(header http.Header, body []byte) bool {
+	mt, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		return true
+	case "text/plain":
+		return !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
+	}
+	return false
+}
+
+// printable makes provider text one line of printable characters, for conditions and
+// events.
+func printable(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?")))
+}
+
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "?")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// maxRetryAfter bounds a provider's Retry-After, so an absurd value cannot overflow or park
+// a connection for weeks; the controller's backoff applies beyond it.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter reads a Retry-After header: seconds or an HTTP-date.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseUint(v, 10, 64); err == nil {
+		return time.Duration(min(s, uint64(maxRetryAfter/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), maxRetryAfter)
+	}
+	return 0
+}

@@ -1,0 +1,136 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// discoveryTTL is how long a discovered token endpoint is reused.
+const discoveryTTL = time.Hour
+
+// maxDiscoveryEntries bounds the discovery cache.
+const maxDiscoveryEntries = 1024
+
+type discovered struct {
+	endpoint string
+	at       time.Time
+}
+
+var discovery struct {
+	sync.Mutex
+	entries map[string]discovered
+}
+
+// discoverTokenEndpoint reads the token endpoint from the issuer's OpenID Connect
+// configuration, falling back to RFC 8414 authorization server metadata. The issuer's
+// trailing slash is dropped first: the documented Aurora issuers end in "/", and
+// "//.well-known" is not their document.
+func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer string) (string, error) {
+	base := strings.TrimRight(issuer, "/")
+	if err := checkURL(base); err != nil {
+		return "", err
+	}
+	discovery.Lock()
+	if d, ok := discovery.entries[base]; ok && c.now().Sub(d.at) < discoveryTTL {
+		discovery.Unlock()
+		return d.endpoint, nil
+	}
+	discovery.Unlock()
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", &Error{Kind: BadRequest, Err: errors.New("the issuer URL is not a URL")}
+	}
+	// OIDC appends its well-known segment to the issuer; RFC 8414 section 3.1 inserts
+	// its own between the host and the issuer's path. The same for an issuer without path.
+	oidc, rfc8414 := *u, *u
+	oidc.Path, oidc.RawPath = u.Path+"/.well-known/openid-configuration", ""
+	rfc8414.Path, rfc8414.RawPath = "/.well-known/oauth-authorization-server"+u.Path, ""
+	var lastErr error
+	for _, doc := range []string{oidc.String(), rfc8414.String()} {
+		endpoint, err := c.fetchMetadata(ctx, req, doc, base)
+		if err != nil {
+			// Only a missing OIDC document sends us to RFC 8414; an unavailable or
+			// unreachable issuer is reported as it is (transient), not hidden behind
+			// the fallback's 404.
+			if e, ok := errors.AsType[*Error](err); ok && e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusTooManyRequests {
+				lastErr = err
+				continue
+			}
+			return "", err
+		}
+		if err := checkURL(endpoint); err != nil {
+			return "", err
+		}
+		discovery.Lock()
+		if discovery.entries == nil || len(discovery.entries) >= maxDiscoveryEntries {
+			discovery.entries = map[string]discovered{}
+		}
+		discovery.entries[base] = discovered{endpoint: endpoint, at: c.now()}
+		discovery.Unlock()
+		return endpoint, nil
+	}
+	return "", lastErr
+}
+
+func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer string) (string, error) {
+	red := newRedactor(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", &Error{Kind: BadRequest, Err: err}
+	}
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient().Do(hreq)
+	if err != nil {
+		return "", &Error{Kind: dialKind(err), Err: red.error(err)}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil || len(raw) > MaxResponseBytes {
+		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: errors.New("discovery document unreadable or too large")}
+	}
+	if resp.StatusCode != http.StatusOK {
+		kind := BadRequest
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			kind = Transient
+		}
+		return "", &Error{Kind: kind, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery at %s failed", u)}
+	}
+	var doc struct {
+		Issuer        string `json:"issuer"`
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if json.Unmarshal(raw, &doc) != nil || doc.TokenEndpoint == "" {
+		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s has no token_endpoint", u)}
+	}
+	// OIDC Discovery section 4.3, RFC 8414 section 3.3: the metadata must be the issuer's
+	// own, or a document served elsewhere could direct the client secret to its endpoint.
+	// Trailing slashes aside, as when the request was built.
+	if doc.Issuer != "" && strings.TrimRight(doc.Issuer, "/") != issuer {
+		return "", &Error{Kind: BadRequest, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s is for another issuer", u)}
+	}
+	return doc.TokenEndpoint, nil
+}

@@ -1,0 +1,79 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package provider
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+)
+
+// redactor replaces every secret of a request in text.
+type redactor struct{ r *strings.Replacer }
+
+func newRedactor(req *Request) redactor {
+	var secrets []string
+	for _, s := range []string{req.ClientSecret, req.Grant.RefreshToken, req.Grant.Code, url.PathEscape(req.Grant.Code),
+		url.QueryEscape(req.ClientSecret), url.QueryEscape(req.Grant.RefreshToken), url.QueryEscape(req.Grant.Code)} {
+		if len(s) >= 4 {
+			secrets = append(secrets, s)
+		}
+	}
+	// Longest first, so that a secret inside another is not half replaced.
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	args := make([]string, 0, 2*len(secrets))
+	for _, s := range secrets {
+		args = append(args, s, "[redacted]")
+	}
+	return redactor{r: strings.NewReplacer(args...)}
+}
+
+func (r redactor) String(s string) string { return r.r.Replace(s) }
+
+// error wraps err with its text redacted. The original chain is not kept: a caller walking
+// it (errors.As to a *url.Error) would find the URL, and for Aurinko the code in it. What
+// callers test for stays matchable: the context and size sentinels for errors.Is, and a
+// *net.OpError or a blocked address, whose texts name addresses only.
+func (r redactor) error(err error) error {
+	if err == nil {
+		return nil
+	}
+	e := &redactedError{msg: r.String(err.Error())}
+	for _, sentinel := range []error{context.DeadlineExceeded, context.Canceled, os.ErrDeadlineExceeded, errResponseTooLarge} {
+		if errors.Is(err, sentinel) {
+			e.causes = append(e.causes, sentinel)
+		}
+	}
+	if op, ok := errors.AsType[*net.OpError](err); ok {
+		e.causes = append(e.causes, op)
+	} else if b, ok := errors.AsType[*errBlockedAddress](err); ok {
+		e.causes = append(e.causes, b)
+	}
+	return e
+}
+
+type redactedError struct {
+	msg    string
+	causes []error
+}
+
+func (e *redactedError) Error() string   { return e.msg }
+func (e *redactedError) Unwrap() []error { return e.causes }

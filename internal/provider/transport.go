@@ -1,0 +1,186 @@
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package provider
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// httpClient returns the client for one request: c.HTTPClient, else the hardened one,
+// with the body cap and the no-redirect rule applied whatever the caller configured. The
+// cap sits in the transport so that it also binds x/oauth2, which reads bodies itself and
+// would otherwise take the first MiB of an oversized answer as the whole of it.
+func (c *Client) httpClient() *http.Client {
+	base := c.HTTPClient
+	if base == nil {
+		c.once.Do(func() {
+			policy := c.Policy
+			if policy == nil {
+				policy = DefaultAddressPolicy()
+			}
+			c.hc = NewHTTPClient(policy)
+		})
+		base = c.hc
+	}
+	hc := *base
+	rt := base.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	hc.Transport = cappedTransport{rt}
+	hc.CheckRedirect = noRedirect
+	return &hc
+}
+
+// noRedirect follows no redirect: a token endpoint that redirects is misconfigured, and
+// following it (a 307 or 308 re-sends the body) would carry credentials to wherever it
+// points. The 3xx itself comes back and is classified as BadRequest.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// errResponseTooLarge is the transport error for a body over MaxResponseBytes.
+var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)
+
+// cappedTransport reads each response body whole, through MaxResponseBytes+1, before
+// handing the response on, and fails the round trip when the body is bigger.
+type cappedTransport struct{ base http.RoundTripper }
+
+func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) > MaxResponseBytes {
+		return nil, errResponseTooLarge
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	resp.ContentLength = int64(len(raw))
+	return resp, nil
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// NewHTTPClient returns the client token requests go through: TLS verification always on
+// (TLS 1.2 at least), proxies from the environment, connections to addresses the policy
+// blocks refused, and no redirect followed — a token endpoint that redirects is
+// misconfigured, and following it would carry credentials to wherever it points.
+func NewHTTPClient(policy *AddressPolicy) *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: policy.control}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: DefaultTimeout,
+			MaxIdleConnsPerHost:   8,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+		CheckRedirect: noRedirect,
+	}
+}
+
+// dialKind classifies a failed request: a blocked address is permanent (only a change of
+// the spec or of the policy helps), anything else on the way is transient.
+func dialKind(err error) Kind {
+	if _, ok := errors.AsType[*errBlockedAddress](err); ok {
+		return BadRequest
+	}
+	return Transient
+}
+
+// checkURL enforces https, allowing http only to loopback hosts. The API server's
+// validation says the same for the spec; this also covers discovered endpoints.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %q is not an absolute URL", raw)}
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return &Error{Kind: BadRequest, Err: fmt.Errorf("token endpoint %s must use https (http only for loopback hosts)", u.Redacted())}
+	}
+	if u.User != nil {
+		return &Error{Kind: BadRequest, Err: errors.New("token endpoint URLs must not carry credentials")}
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// post sends one token request and returns the response body, read through the size cap.
+func (c *Client) post(ctx context.Context, req *Request, endpoint string, body io.Reader, contentType, authorization string) (int, http.Header, []byte, error) {
+	red := newRedactor(req)
+	if err := checkURL(endpoint); err != nil {
+		return 0, nil, nil, err
+	}
+	if body == nil {
+		body = http.NoBody
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
+	if err != nil {
+		return 0, nil, nil, &Error{Kind: BadRequest, Err: red.error(err)}
+	}
+	if contentType != "" {
+		hreq.Header.Set("Content-Type", contentType)
+	}
+	if authorization != "" {
+		hreq.Header.Set("Authorization", authorization)
+	}
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := c.httpClient().Do(hreq)
+	if err != nil {
+		return 0, nil, nil, &Error{Kind: dialKind(err), Err: red.error(err)}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: red.error(err)}
+	}
+	if len(raw) > MaxResponseBytes {
+		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode,
+			Err: fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)}
+	}
+	return resp.StatusCode, resp.Header, raw, nil
+}
