@@ -40,9 +40,30 @@ type discovered struct {
 	at       time.Time
 }
 
-var discovery struct {
-	sync.Mutex
-	entries map[string]discovered
+// discoveries caches discovered token endpoints by issuer. It lives on the Client, so
+// clients (and tests) with other HTTP clients or policies never share endpoints.
+type discoveries struct {
+	mu      sync.Mutex
+	entries map[string]discovered // created on first store
+}
+
+func (d *discoveries) get(issuer string, now time.Time) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.entries[issuer]
+	if !ok || now.Sub(e.at) >= discoveryTTL {
+		return "", false
+	}
+	return e.endpoint, true
+}
+
+func (d *discoveries) put(issuer, endpoint string, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.entries == nil || len(d.entries) >= maxDiscoveryEntries {
+		d.entries = map[string]discovered{}
+	}
+	d.entries[issuer] = discovered{endpoint: endpoint, at: now}
 }
 
 // discoverTokenEndpoint reads the token endpoint from the issuer's OpenID Connect
@@ -54,12 +75,9 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 	if err := checkURL(base); err != nil {
 		return "", err
 	}
-	discovery.Lock()
-	if d, ok := discovery.entries[base]; ok && c.now().Sub(d.at) < discoveryTTL {
-		discovery.Unlock()
-		return d.endpoint, nil
+	if endpoint, ok := c.discovered.get(base, c.now()); ok {
+		return endpoint, nil
 	}
-	discovery.Unlock()
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", &Error{Kind: BadRequest, Err: errors.New("the issuer URL is not a URL")}
@@ -85,12 +103,7 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 		if err := checkURL(endpoint); err != nil {
 			return "", err
 		}
-		discovery.Lock()
-		if discovery.entries == nil || len(discovery.entries) >= maxDiscoveryEntries {
-			discovery.entries = map[string]discovered{}
-		}
-		discovery.entries[base] = discovered{endpoint: endpoint, at: c.now()}
-		discovery.Unlock()
+		c.discovered.put(base, endpoint, c.now())
 		return endpoint, nil
 	}
 	return "", lastErr

@@ -199,8 +199,9 @@ type Client struct {
 	// nil: DefaultAddressPolicy.
 	Policy *AddressPolicy
 
-	once sync.Once
-	hc   *http.Client
+	once       sync.Once
+	hc         *http.Client
+	discovered discoveries
 }
 
 // Token performs one token request for req, in its provider's dialect.
