@@ -35,10 +35,13 @@ type aurinko struct{}
 
 const aurinkoTokenURL = "https://api.aurinko.io/v1/auth/token"
 
+// Traits: a code, exchanged once; the answer has no refresh token, and the code travels in
+// the URL path, with nothing else (no redirect_uri, no PKCE verifier).
+func (aurinko) Traits() Traits { return Traits{Code: true} }
+
+func (aurinko) Defaults(*Request) {}
+
 func (aurinko) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	if req.Grant.Type != GrantAuthorizationCode || req.Grant.Code == "" {
-		return nil, unsupported(req.Provider, req.Grant.Type)
-	}
 	if req.Grant.Code == "." || req.Grant.Code == ".." {
 		// A path segment that servers and proxies resolve away.
 		return nil, &Error{Kind: BadRequest, Err: errors.New("the code is not a valid path segment")}

@@ -17,7 +17,6 @@ limitations under the License.
 package provider
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -36,11 +35,17 @@ var auroraEnvironments = map[oauthv1alpha1.Environment]struct{ tokenURL, audienc
 	oauthv1alpha1.EnvironmentDev:  {"https://aurora-dev.uk.auth0.com/oauth/token", "https://dev.client.integration.aurora.co.uk"},
 }
 
-func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	if t := req.Grant.Type; t != "" && t != GrantClientCredentials {
-		return nil, unsupported(req.Provider, t)
+// Traits: client credentials only; the document describes no user grant.
+func (aurora) Traits() Traits { return Traits{ClientCredentials: true} }
+
+func (aurora) Defaults(req *Request) {
+	if req.Environment == "" {
+		req.Environment = oauthv1alpha1.EnvironmentLive
 	}
-	env, ok := auroraEnvironments[cmp.Or(req.Environment, oauthv1alpha1.EnvironmentLive)]
+}
+
+func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
+	env, ok := auroraEnvironments[req.Environment]
 	if !ok {
 		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("environment %q is not an Aurora environment (Live or Dev)", req.Environment)}
 	}

@@ -36,12 +36,19 @@ var reservedParameters = []string{"grant_type", "client_id", "client_secret", "r
 // extra parameters it lists, and the token endpoint given or discovered.
 type generic struct{}
 
-func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	switch req.Grant.Type {
-	case "", GrantClientCredentials, GrantRefreshToken:
-	default:
-		return nil, unsupported(req.Provider, req.Grant.Type)
+// Traits: client credentials without a grant Secret, a refresh token with one.
+func (generic) Traits() Traits { return Traits{ClientCredentials: true, RefreshToken: true} }
+
+func (generic) Defaults(req *Request) {
+	if req.ClientAuthentication == "" {
+		req.ClientAuthentication = oauthv1alpha1.ClientAuthenticationBasic
 	}
+	if req.RequestEncoding == "" {
+		req.RequestEncoding = oauthv1alpha1.RequestEncodingForm
+	}
+}
+
+func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
 	for name := range req.ExtraParameters {
 		if slices.Contains(reservedParameters, name) {
 			// The API server refuses these too; x/oauth2 would fail on some of them, and the
@@ -60,7 +67,7 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	params := map[string]string{paramAudience: req.Audience}
 	maps.Copy(params, req.ExtraParameters)
 	cc := req.Grant.Type == "" || req.Grant.Type == GrantClientCredentials
-	if cc && (req.RequestEncoding == "" || req.RequestEncoding == oauthv1alpha1.RequestEncodingForm) {
+	if cc && req.RequestEncoding == oauthv1alpha1.RequestEncodingForm {
 		style := oauth2.AuthStyleInParams
 		if basic {
 			style = oauth2.AuthStyleInHeader
@@ -68,10 +75,7 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 		return c.clientCredentials(ctx, req, endpoint, style, params)
 	}
 	// Refresh tokens, and the JSON and multipart encodings, are outside x/oauth2.
-	f, err := grantForm(req)
-	if err != nil {
-		return nil, err
-	}
+	f := grantForm(req)
 	if len(req.Scopes) > 0 {
 		f.set("scope", strings.Join(req.Scopes, " "))
 	}

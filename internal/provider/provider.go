@@ -47,6 +47,10 @@ type Grant struct {
 	RefreshToken string
 	Code         string
 	RedirectURI  string
+	// CodeVerifier is the PKCE verifier (RFC 7636) of the authorization request that issued
+	// Code: sent as code_verifier with the code exchange when set, by the providers whose
+	// exchange has a body (Aurinko's has none).
+	CodeVerifier string
 }
 
 // Request is everything one token request needs: the connection's spec, resolved to plain
@@ -85,20 +89,17 @@ type Token struct {
 	Extra map[string]string
 }
 
-// Provider performs one token request in one provider's dialect.
+// Provider is one provider's dialect: what it declares about itself, and one token request.
+// Implementations live one per file and are listed in the registry (registry.go).
 type Provider interface {
+	// Traits declares the grants the provider takes and what its code exchange needs.
+	Traits() Traits
+	// Defaults fills in what the spec leaves to the provider's document.
+	Defaults(req *Request)
 	// Token performs exactly one token request (plus, where the provider is configured
-	// for it, one discovery request) and returns the normalised token.
+	// for it, one discovery request) and returns the normalised token. req carries the
+	// provider's defaults, and a grant its Traits allow.
 	Token(ctx context.Context, c *Client, req *Request) (*Token, error)
-}
-
-// providers is the registry: adding a provider is one file and one line here.
-var providers = map[oauthv1alpha1.Provider]Provider{
-	oauthv1alpha1.ProviderAurora:    aurora{},
-	oauthv1alpha1.ProviderAura:      aura{},
-	oauthv1alpha1.ProviderAstonClub: astonClub{},
-	oauthv1alpha1.ProviderAurinko:   aurinko{},
-	oauthv1alpha1.ProviderGeneric:   generic{},
 }
 
 // Kind classifies a failed token request so the controller can act on it.
@@ -212,9 +213,13 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	if c == nil {
 		c = &Client{}
 	}
-	p, ok := providers[req.Provider]
+	p, ok := registry[req.Provider]
 	if !ok {
 		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("unknown provider %q", req.Provider)}
+	}
+	r := WithDefaults(*req) // the caller's request stays as it was
+	if err := p.Traits().checkGrant(r.Provider, r.Grant); err != nil {
+		return nil, err
 	}
 	timeout := c.Timeout
 	if timeout <= 0 {
@@ -222,5 +227,5 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return p.Token(ctx, c, req)
+	return p.Token(ctx, c, &r)
 }

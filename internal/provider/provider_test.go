@@ -426,17 +426,18 @@ func TestTokenAuraAndAstonClubWireFormat(t *testing.T) {
 		provider  oauthv1alpha1.Provider
 		mediaType string
 	}{
-		{"Aura sends multipart/form-data with the client in the body", oauthv1alpha1.ProviderAura, "multipart/form-data"},
-		{"Aston Club sends JSON with the client in the body", oauthv1alpha1.ProviderAstonClub, "application/json"},
+		{"Aura sends multipart/form-data with the client in the body, and the PKCE verifier", oauthv1alpha1.ProviderAura, "multipart/form-data"},
+		{"Aston Club sends JSON with the client in the body, and the PKCE verifier", oauthv1alpha1.ProviderAstonClub, "application/json"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, last := recordingServer(t)
 			mustToken(t, &provider.Request{
 				Provider: tt.provider, TokenURL: srv.URL + "/token", ClientID: oddClientID, ClientSecret: oddClientSecret,
-				Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "the-code", RedirectURI: "https://app.example.com/cb"},
+				Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "the-code", RedirectURI: "https://app.example.com/cb", CodeVerifier: "the-verifier"},
 			})
 			got := last()
-			want := map[string]string{"grant_type": "authorization_code", "code": "the-code", "redirect_uri": "https://app.example.com/cb", "client_id": oddClientID, "client_secret": oddClientSecret}
+			want := map[string]string{"grant_type": "authorization_code", "code": "the-code", "redirect_uri": "https://app.example.com/cb",
+				"code_verifier": "the-verifier", "client_id": oddClientID, "client_secret": oddClientSecret}
 			if got.contentType != tt.mediaType || got.hasBasic {
 				t.Errorf("Content-Type %q, Basic %v; want %q without Basic", got.contentType, got.hasBasic, tt.mediaType)
 			}
@@ -779,6 +780,8 @@ func TestTokenRefusesUnsupportedGrantsWithoutARequest(t *testing.T) {
 		{"Aurinko without a code", provider.Request{Provider: oauthv1alpha1.ProviderAurinko, Grant: provider.Grant{Type: provider.GrantAuthorizationCode}}},
 		{"Aurinko with a refresh token", provider.Request{Provider: oauthv1alpha1.ProviderAurinko, Grant: provider.Grant{Type: provider.GrantRefreshToken, RefreshToken: "rt"}}},
 		{"Generic with a code", provider.Request{Provider: oauthv1alpha1.ProviderGeneric, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
+		{"Aura with a code but no redirect_uri", provider.Request{Provider: oauthv1alpha1.ProviderAura, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
+		{"Aston Club with a code but no redirect_uri", provider.Request{Provider: oauthv1alpha1.ProviderAstonClub, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
 	} {
 		t.Run(tt.name+" is a bad request", func(t *testing.T) {
 			srv, hits := countingServer(t)

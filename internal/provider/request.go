@@ -31,7 +31,6 @@ import (
 	"strings"
 	"time"
 
-	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -190,28 +189,19 @@ func extraNumber(v any) json.RawMessage {
 }
 
 // grantForm starts a token request body with the grant's parameters.
-func grantForm(req *Request) (*form, error) {
+func grantForm(req *Request) *form {
 	f := newForm()
 	switch req.Grant.Type {
 	case GrantRefreshToken:
-		if req.Grant.RefreshToken == "" {
-			return nil, &Error{Kind: BadRequest, Err: errors.New("no refresh token to present")}
-		}
 		f.set("grant_type", string(GrantRefreshToken))
 		f.set("refresh_token", req.Grant.RefreshToken)
 	case GrantAuthorizationCode:
-		if req.Grant.Code == "" {
-			return nil, &Error{Kind: BadRequest, Err: errors.New("no code to present")}
-		}
 		f.set("grant_type", string(GrantAuthorizationCode))
 		f.set("code", req.Grant.Code)
 		f.set("redirect_uri", req.Grant.RedirectURI)
+		f.set("code_verifier", req.Grant.CodeVerifier) // RFC 7636 section 4.5
 	case GrantClientCredentials, "":
 		f.set("grant_type", string(GrantClientCredentials))
 	}
-	return f, nil
-}
-
-func unsupported(p oauthv1alpha1.Provider, g GrantType) error {
-	return &Error{Kind: BadRequest, Err: fmt.Errorf("provider %s does not take the %s grant", p, g)}
+	return f
 }
