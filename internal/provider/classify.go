@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
@@ -38,36 +39,59 @@ type errorResponse struct {
 // maxDescription bounds the provider's error_description in error text.
 const maxDescription = 200
 
-// classify turns a non-2xx answer into an *Error.
+// tokenEndpointErrors are the RFC 6749 section 5.2 codes, and the kind each one means: the
+// only answers that make a token request fail for good. Anything else, a gateway's page, a
+// firewall's 403, a load balancer's 408, an authorization-endpoint code, may pass: retried.
+var tokenEndpointErrors = map[string]Kind{
+	"invalid_grant":          InvalidGrant,
+	"invalid_client":         InvalidClient,
+	"unauthorized_client":    InvalidClient,
+	"invalid_request":        BadRequest,
+	"invalid_scope":          BadRequest,
+	"unsupported_grant_type": BadRequest,
+}
+
+// classify turns an answer that is not a token (a non-2xx, or an error in a 2xx) into an
+// *Error.
 func classify(status int, header http.Header, body []byte, red redactor) *Error {
-	e := &Error{StatusCode: status}
+	e := &Error{Kind: Transient, StatusCode: status}
 	er := parseErrorResponse(header, body)
 	// Redacted before truncated: cut first, a secret straddling the cut would keep its
 	// prefix out of the redactor's reach.
 	e.Code = truncate(printable(red.String(er.Error)), 64)
 	e.Description = truncate(printable(red.String(er.ErrorDescription)), maxDescription)
+	kind, permanent := tokenEndpointErrors[er.Error]
 	switch {
 	case status == http.StatusTooManyRequests || status >= 500:
-		e.Kind = Transient
 		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
-	case er.Error == "temporarily_unavailable" || er.Error == "server_error" || er.Error == "slow_down":
-		// Codes of the authorization endpoint that some servers also use at the token
-		// endpoint, with a 400: the server's trouble, not the request's.
-		e.Kind = Transient
-		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
-	case er.Error == "invalid_grant":
-		e.Kind = InvalidGrant
-	case er.Error == "invalid_client" || er.Error == "unauthorized_client":
-		e.Kind = InvalidClient
-	case status == http.StatusUnauthorized && er.Error == "":
-		e.Kind = InvalidClient
 	case status >= 300 && status < 400:
 		e.Kind = BadRequest
 		e.Err = errors.New("the token endpoint redirected; redirects are not followed")
+	case permanent:
+		e.Kind = kind
+	case er.Error == "":
+		// Not the token endpoint's answer, or not one that says what is wrong: what came
+		// back is named, the body (which may echo the request) is not.
+		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
+		e.Err = fmt.Errorf("an answer of type %s without an OAuth error; a gateway or firewall in front of the token endpoint may have sent it", mediaType(header))
 	default:
-		e.Kind = BadRequest
+		e.RetryAfter = retryAfter(header.Get("Retry-After"), time.Now())
+		e.Err = errors.New("not an RFC 6749 token endpoint error; retried")
 	}
 	return e
+}
+
+// mediaType names a response's content type, without its parameters, for messages.
+func mediaType(header http.Header) string {
+	v := header.Get("Content-Type")
+	if v == "" {
+		return "(none)"
+	}
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return "(unreadable)"
+	}
+	return truncate(printable(mt), 64)
 }
 
 // parseErrorResponse reads `error` and `error_description` from a JSON body, or from a

@@ -91,3 +91,51 @@ func TestClassifyBoundsAndRedactsProviderText(t *testing.T) {
 		}
 	})
 }
+
+// TestOnlyOAuthErrorsArePermanent: a 4xx is permanent only when the provider sent one of the
+// RFC 6749 section 5.2 codes; what a gateway, firewall or load balancer answers in front of
+// it (an HTML 403, a 408, a 425, a bare 401) is transient and says what came back.
+func TestOnlyOAuthErrorsArePermanent(t *testing.T) {
+	const secret = "rt-echoed-in-the-page"
+	html := http.Header{"Content-Type": {"text/html; charset=utf-8"}}
+	jsonCT := http.Header{"Content-Type": {"application/json"}}
+	for _, tt := range []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		kind   Kind
+		says   string // part of the message, for the answers without an OAuth error
+	}{
+		{"an HTML 403 from a WAF is transient", 403, html, `<html><body>Request blocked. ` + secret + `</body></html>`, Transient, "text/html"},
+		{"an HTML 404 from a gateway is transient", 404, html, `<html>Not Found</html>`, Transient, "text/html"},
+		{"a 408 from a load balancer is transient", 408, nil, ``, Transient, "408"},
+		{"a 425 Too Early is transient", 425, nil, ``, Transient, "425"},
+		{"a 401 without an error field is transient", 401, http.Header{"WWW-Authenticate": {`Basic realm="x"`}}, ``, Transient, "401"},
+		{"a JSON 403 whose error is an object is transient", 403, jsonCT, `{"error":{"message":"forbidden"}}`, Transient, "application/json"},
+		{"a 403 access_denied, not a token endpoint error, is transient", 403, jsonCT, `{"error":"access_denied"}`, Transient, ""},
+		{"an unknown code with a 400 is transient", 400, jsonCT, `{"error":"no_such_code"}`, Transient, ""},
+		{"invalid_grant is permanent", 400, jsonCT, `{"error":"invalid_grant"}`, InvalidGrant, ""},
+		{"invalid_client is permanent", 401, jsonCT, `{"error":"invalid_client"}`, InvalidClient, ""},
+		{"unauthorized_client is permanent", 400, jsonCT, `{"error":"unauthorized_client"}`, InvalidClient, ""},
+		{"invalid_request is permanent", 400, jsonCT, `{"error":"invalid_request"}`, BadRequest, ""},
+		{"invalid_scope is permanent", 400, jsonCT, `{"error":"invalid_scope"}`, BadRequest, ""},
+		{"unsupported_grant_type is permanent", 400, jsonCT, `{"error":"unsupported_grant_type"}`, BadRequest, ""},
+		{"a 429 stays transient", 429, nil, ``, Transient, ""},
+		{"a 503 stays transient", 503, html, `<html>down</html>`, Transient, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := classify(tt.status, tt.header, []byte(tt.body), newRedactor(&Request{Grant: Grant{RefreshToken: secret}}))
+			if e.Kind != tt.kind || e.StatusCode != tt.status {
+				t.Fatalf("classify() = %s, HTTP %d (%v); want %s, HTTP %d", e.Kind, e.StatusCode, e, tt.kind, tt.status)
+			}
+			msg := e.Error()
+			if !strings.Contains(msg, tt.says) {
+				t.Errorf("message %q does not say what came back (%q)", msg, tt.says)
+			}
+			if strings.Contains(msg, secret) || strings.Contains(msg, "<html") {
+				t.Errorf("message %q carries the body", msg)
+			}
+		})
+	}
+}

@@ -79,8 +79,8 @@ func TestAurora(t *testing.T) {
 		t.Errorf("the fake refused requests: %v", r)
 	}
 	if _, err := client().Token(context.Background(), &Request{Provider: oauthv1alpha1.ProviderAurora, TokenURL: fake.TokenURL(),
-		ClientID: fake.ClientID(), ClientSecret: fake.ClientSecret(), Audience: "https://elsewhere.example.com"}); KindOf(err) != BadRequest {
-		t.Errorf("an audience Aurora does not know: %v, want BadRequest", err)
+		ClientID: fake.ClientID(), ClientSecret: fake.ClientSecret(), Audience: "https://elsewhere.example.com"}); KindOf(err) != Transient {
+		t.Errorf("an audience Aurora does not know (403 access_denied, not a token endpoint error): %v, want Transient", err)
 	}
 	if _, err := client().Token(context.Background(), &Request{Provider: oauthv1alpha1.ProviderAurora, TokenURL: fake.TokenURL(),
 		ClientID: fake.ClientID(), ClientSecret: "wrong"}); KindOf(err) != InvalidClient {
@@ -245,9 +245,9 @@ func TestErrorClasses(t *testing.T) {
 		{"invalid_grant asks for re-authorisation", 400, nil, `{"error":"invalid_grant","error_description":"refresh token ` + refreshToken + ` is revoked"}`, InvalidGrant, false},
 		{"invalid_client is a bad client", 401, nil, `{"error":"invalid_client","error_description":"secret ` + clientSecret + ` is wrong"}`, InvalidClient, false},
 		{"unauthorized_client is a bad client", 400, nil, `{"error":"unauthorized_client"}`, InvalidClient, false},
-		{"a bare 401 is a bad client", 401, nil, ``, InvalidClient, false},
+		{"a bare 401 is transient", 401, nil, ``, Transient, false},
 		{"invalid_scope is a bad request", 400, nil, `{"error":"invalid_scope","error_description":"` + strings.Repeat("d", 500) + `"}`, BadRequest, false},
-		{"a 404 is a bad request", 404, nil, `not found`, BadRequest, false},
+		{"a 404 without an OAuth error is transient", 404, nil, `not found`, Transient, false},
 		{"a redirect is not followed", 302, http.Header{"Location": {"https://elsewhere.example.com/token"}}, ``, BadRequest, false},
 	}
 	for _, tt := range tests {

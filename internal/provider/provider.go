@@ -107,15 +107,19 @@ type Kind int
 
 // The kinds of failure.
 const (
-	// Transient failures (network, timeout, 5xx, 429, malformed or oversized body) are
-	// retried with backoff.
+	// Transient failures (network, timeout, 5xx, 429, any answer without an RFC 6749
+	// section 5.2 error such as a gateway's HTML 403 or a 408, a malformed or oversized
+	// body) are retried with backoff.
 	Transient Kind = iota
-	// InvalidGrant means the grant is no longer accepted: a human must re-authorise.
+	// InvalidGrant means the grant is no longer accepted (invalid_grant): a human must
+	// re-authorise.
 	InvalidGrant
 	// InvalidClient means the client credentials are refused (invalid_client,
 	// unauthorized_client).
 	InvalidClient
-	// BadRequest is any other permanent refusal (4xx): the spec or the input must change.
+	// BadRequest is a permanent refusal of the request itself (invalid_request,
+	// invalid_scope, unsupported_grant_type, a redirect, or a request this package will not
+	// send): the spec or the input must change.
 	BadRequest
 )
 

@@ -557,9 +557,13 @@ func TestTokenErrorKinds(t *testing.T) {
 		{"unauthorized_client is invalid_client", false, func(s *providertest.Server, _ *provider.Request) {
 			s.FailNextWith(1, providertest.Failure{Status: http.StatusBadRequest, Body: `{"error":"unauthorized_client"}`})
 		}, provider.InvalidClient, nil},
-		{"a 403 without an error code is a bad request", false, func(s *providertest.Server, _ *provider.Request) {
+		{"a 403 without an error code is transient and says what came", false, func(s *providertest.Server, _ *provider.Request) {
 			s.FailNextWith(1, providertest.Failure{Status: http.StatusForbidden, Body: `forbidden`})
-		}, provider.BadRequest, nil},
+		}, provider.Transient, func(t *testing.T, e *provider.Error) {
+			if e.StatusCode != 403 || !strings.Contains(e.Error(), "without an OAuth error") {
+				t.Errorf("error = %v, want HTTP 403 saying no OAuth error came", e)
+			}
+		}},
 	} {
 		for _, tg := range targets() {
 			if tt.grantOnly && !tg.grant {

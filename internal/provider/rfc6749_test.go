@@ -41,18 +41,18 @@ func TestClassify(t *testing.T) {
 		{"invalid_grant in a 200 is still invalid_grant", 200, jsonCT, `{"error":"invalid_grant"}`, InvalidGrant},
 		{"invalid_client is a bad client", 401, jsonCT, `{"error":"invalid_client"}`, InvalidClient},
 		{"unauthorized_client is a bad client", 400, jsonCT, `{"error":"unauthorized_client"}`, InvalidClient},
-		{"a 401 without a code is a bad client", 401, nil, ``, InvalidClient},
+		{"a 401 without a code is transient (no OAuth error came)", 401, nil, ``, Transient},
 		{"temporarily_unavailable in a 400 is transient", 400, jsonCT, `{"error":"temporarily_unavailable"}`, Transient},
 		{"invalid_scope is a bad request", 400, jsonCT, `{"error":"invalid_scope"}`, BadRequest},
-		{"a 404 page is a bad request", 404, http.Header{"Content-Type": {"text/html"}}, `<html>`, BadRequest},
+		{"a 404 page is transient (no OAuth error came)", 404, http.Header{"Content-Type": {"text/html"}}, `<html>`, Transient},
 		{"a redirect is a bad request", 307, nil, ``, BadRequest},
 		{"a form-encoded error is read", 400, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, `error=invalid_grant`, InvalidGrant},
 		{"JSON labelled text/plain is read as JSON", 400, http.Header{"Content-Type": {"text/plain"}}, `{"error":"invalid_grant"}`, InvalidGrant},
-		{"an error that is not a string is no code", 400, jsonCT, `{"error":{"code":"invalid_grant"}}`, BadRequest},
+		{"an error that is not a string is no code, so transient", 400, jsonCT, `{"error":{"code":"invalid_grant"}}`, Transient},
 		{"a 502 with an HTML body is transient", 502, nil, `<html>bad gateway</html>`, Transient},
 		{"invalid_client with a 400 is a bad client", 400, nil, `{"error":"invalid_client"}`, InvalidClient},
 		{"invalid_request is a bad request", 400, nil, `{"error":"invalid_request"}`, BadRequest},
-		{"a 403 access_denied is a bad request", 403, nil, `{"error":"access_denied"}`, BadRequest},
+		{"a 403 access_denied is transient (not a token endpoint error)", 403, nil, `{"error":"access_denied"}`, Transient},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
