@@ -19,8 +19,7 @@ package provider
 import (
 	"context"
 	"fmt"
-
-	"golang.org/x/oauth2"
+	"strings"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
@@ -63,7 +62,12 @@ func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error
 	if audience == "" {
 		audience = env.audience
 	}
+	f := grantForm(req)
 	// The client id and secret go in the body, as the document's "Manually" example sends
 	// them (it allows the header too; the style is stated, never detected).
-	return c.clientCredentials(ctx, req, endpoint, oauth2.AuthStyleInParams, map[string]string{paramAudience: audience})
+	f.set("client_id", req.ClientID)
+	f.set("client_secret", req.ClientSecret)
+	f.set(paramAudience, audience)
+	f.set("scope", strings.Join(req.Scopes, " "))
+	return c.exchange(ctx, req, endpoint, f, encodeForm, "")
 }

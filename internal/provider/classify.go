@@ -17,13 +17,10 @@ limitations under the License.
 package provider
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -94,41 +91,17 @@ func mediaType(header http.Header) string {
 	return truncate(printable(mt), 64)
 }
 
-// parseErrorResponse reads `error` and `error_description` from a JSON body, or from a
-// form-encoded one (as x/oauth2 accepts); anything else has neither. Only strings count:
+// parseErrorResponse reads `error` and `error_description` from a body decodeAnswer can
+// read (JSON whatever its label, or a form); anything else has neither. Only strings count:
 // some APIs put an object under "error".
 func parseErrorResponse(header http.Header, body []byte) errorResponse {
-	if isForm(header, body) {
-		v, err := url.ParseQuery(string(body))
-		if err != nil {
-			return errorResponse{}
-		}
-		return errorResponse{Error: v.Get("error"), ErrorDescription: v.Get("error_description")}
-	}
-	var raw struct {
-		Error            any `json:"error"`
-		ErrorDescription any `json:"error_description"`
-	}
-	if json.Unmarshal(body, &raw) != nil {
+	fields, err := decodeAnswer(header, body)
+	if err != nil {
 		return errorResponse{}
 	}
-	code, _ := raw.Error.(string)
-	desc, _ := raw.ErrorDescription.(string)
+	code, _ := fields["error"].(string)
+	desc, _ := fields["error_description"].(string)
 	return errorResponse{Error: code, ErrorDescription: desc}
-}
-
-// isForm says whether a body is form-encoded: so labelled, or text/plain (GitHub-style
-// servers answer so, and x/oauth2 reads it) unless it is plainly a JSON object, which
-// sloppy servers label text/plain too.
-func isForm(header http.Header, body []byte) bool {
-	mt, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
-	switch mt {
-	case "application/x-www-form-urlencoded":
-		return true
-	case "text/plain":
-		return !bytes.HasPrefix(bytes.TrimSpace(body), []byte("{"))
-	}
-	return false
 }
 
 // printable makes provider text one line of printable characters, for conditions and

@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -121,8 +120,8 @@ func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer stri
 		return "", &Error{Kind: dialKind(err), Err: red.error(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	if err != nil || len(raw) > MaxResponseBytes {
+	raw, err := readCapped(resp.Body)
+	if err != nil {
 		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: errors.New("discovery document unreadable or too large")}
 	}
 	if resp.StatusCode != http.StatusOK {

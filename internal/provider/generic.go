@@ -19,11 +19,8 @@ package provider
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
-
-	"golang.org/x/oauth2"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
@@ -51,8 +48,8 @@ func (generic) Defaults(req *Request) {
 func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
 	for name := range req.ExtraParameters {
 		if slices.Contains(reservedParameters, name) {
-			// The API server refuses these too; x/oauth2 would fail on some of them, and the
-			// others would silently replace what the request itself sends.
+			// The API server refuses these too: they would silently replace what the
+			// request itself sends.
 			return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("spec.extraParameters must not set %s", name)}
 		}
 	}
@@ -64,22 +61,10 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 		}
 	}
 	basic := req.ClientAuthentication != oauthv1alpha1.ClientAuthenticationBody
-	params := map[string]string{paramAudience: req.Audience}
-	maps.Copy(params, req.ExtraParameters)
-	cc := req.Grant.Type == "" || req.Grant.Type == GrantClientCredentials
-	if cc && req.RequestEncoding == oauthv1alpha1.RequestEncodingForm {
-		style := oauth2.AuthStyleInParams
-		if basic {
-			style = oauth2.AuthStyleInHeader
-		}
-		return c.clientCredentials(ctx, req, endpoint, style, params)
-	}
-	// Refresh tokens, and the JSON and multipart encodings, are outside x/oauth2.
 	f := grantForm(req)
-	if len(req.Scopes) > 0 {
-		f.set("scope", strings.Join(req.Scopes, " "))
-	}
-	for k, v := range params {
+	f.set("scope", strings.Join(req.Scopes, " "))
+	f.set(paramAudience, req.Audience)
+	for k, v := range req.ExtraParameters {
 		f.set(k, v)
 	}
 	authorization := ""

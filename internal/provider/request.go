@@ -21,18 +21,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"mime/multipart"
-	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
-
-	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // form is a token request's parameters in order of insertion.
@@ -115,77 +107,7 @@ func (c *Client) exchange(ctx context.Context, req *Request, endpoint string, f 
 	if err != nil {
 		return nil, err
 	}
-	return c.answer(req, status, header, raw, ParseTokenResponse)
-}
-
-// clientCredentials runs the client credentials grant through x/oauth2, with the client
-// authentication style stated, never auto-detected.
-func (c *Client) clientCredentials(ctx context.Context, req *Request, endpoint string, style oauth2.AuthStyle, params map[string]string) (*Token, error) {
-	if err := checkURL(endpoint); err != nil {
-		return nil, err
-	}
-	cc := clientcredentials.Config{
-		ClientID:       req.ClientID,
-		ClientSecret:   req.ClientSecret,
-		TokenURL:       endpoint,
-		Scopes:         req.Scopes,
-		AuthStyle:      style,
-		EndpointParams: url.Values{},
-	}
-	for k, v := range params {
-		if v != "" {
-			cc.EndpointParams.Set(k, v)
-		}
-	}
-	red := newRedactor(req)
-	// The HTTP client in the context carries the body cap and the no-redirect rule; the
-	// answer is then classified and normalised like a hand-written request's.
-	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, c.httpClient()))
-	if err != nil {
-		if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok && re.Response != nil {
-			// A non-2xx, or an error code in a 2xx: re.Body is whole (cappedTransport).
-			return nil, classify(re.Response.StatusCode, re.Response.Header, re.Body, red)
-		}
-		if _, ok := errors.AsType[*url.Error](err); ok {
-			return nil, &Error{Kind: dialKind(err), Err: red.error(err)}
-		}
-		// What else x/oauth2 reports concerns a 2xx body: unparseable, or no access_token.
-		return nil, &Error{Kind: Transient, StatusCode: http.StatusOK, Err: red.error(fmt.Errorf("malformed token response: %w", err))}
-	}
-	out := &Token{
-		AccessToken:  tok.AccessToken,
-		TokenType:    normaliseType(tok.TokenType),
-		RefreshToken: tok.RefreshToken,
-	}
-	if s, ok := tok.Extra("scope").(string); ok {
-		out.Scope = s
-	}
-	// x/oauth2 computes Expiry with time.Now; expires_in is read again so that c.Now, the
-	// clock the caller schedules with, is the one used.
-	seconds, present, err := parseExpiresIn(extraNumber(tok.Extra("expires_in")))
-	switch {
-	case err != nil:
-		return nil, &Error{Kind: Transient, StatusCode: http.StatusOK, Err: err}
-	case present:
-		out.Expiry = c.now().Add(time.Duration(seconds) * time.Second)
-	default:
-		out.Expiry = jwtExpiry(out.AccessToken)
-	}
-	return out, nil
-}
-
-// extraNumber renders a value of oauth2.Token.Extra (decoded from JSON or a form) as the
-// JSON text parseExpiresIn reads.
-func extraNumber(v any) json.RawMessage {
-	switch n := v.(type) {
-	case float64:
-		return json.RawMessage(strconv.FormatFloat(n, 'f', -1, 64))
-	case int64:
-		return json.RawMessage(strconv.FormatInt(n, 10))
-	case string:
-		return json.RawMessage(strconv.Quote(n))
-	}
-	return nil
+	return c.answer(req, status, header, raw, parseTokenResponse)
 }
 
 // grantForm starts a token request body with the grant's parameters.

@@ -17,7 +17,6 @@ limitations under the License.
 package provider
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -30,9 +29,7 @@ import (
 )
 
 // httpClient returns the client for one request: c.HTTPClient, else the hardened one,
-// with the body cap and the no-redirect rule applied whatever the caller configured. The
-// cap sits in the transport so that it also binds x/oauth2, which reads bodies itself and
-// would otherwise take the first MiB of an oversized answer as the whole of it.
+// with the no-redirect rule applied whatever the caller configured.
 func (c *Client) httpClient() *http.Client {
 	base := c.HTTPClient
 	if base == nil {
@@ -46,11 +43,6 @@ func (c *Client) httpClient() *http.Client {
 		base = c.hc
 	}
 	hc := *base
-	rt := base.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	hc.Transport = cappedTransport{rt}
 	hc.CheckRedirect = noRedirect
 	return &hc
 }
@@ -60,29 +52,20 @@ func (c *Client) httpClient() *http.Client {
 // points. The 3xx itself comes back and is classified as BadRequest.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// errResponseTooLarge is the transport error for a body over MaxResponseBytes.
+// errResponseTooLarge is the error for a body over MaxResponseBytes.
 var errResponseTooLarge = fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)
 
-// cappedTransport reads each response body whole, through MaxResponseBytes+1, before
-// handing the response on, and fails the round trip when the body is bigger.
-type cappedTransport struct{ base http.RoundTripper }
-
-func (t cappedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	_ = resp.Body.Close()
+// readCapped reads a response body whole, through MaxResponseBytes+1: a bigger one is
+// refused rather than cut, which could leave a valid-looking prefix.
+func readCapped(body io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(body, MaxResponseBytes+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(raw) > MaxResponseBytes {
 		return nil, errResponseTooLarge
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	resp.ContentLength = int64(len(raw))
-	return resp, nil
+	return raw, nil
 }
 
 func (c *Client) now() time.Time {
@@ -174,13 +157,9 @@ func (c *Client) post(ctx context.Context, req *Request, endpoint string, body i
 		return 0, nil, nil, &Error{Kind: dialKind(err), Err: red.error(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	raw, err := readCapped(resp.Body)
 	if err != nil {
 		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: red.error(err)}
-	}
-	if len(raw) > MaxResponseBytes {
-		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode,
-			Err: fmt.Errorf("response body exceeds %d bytes", MaxResponseBytes)}
 	}
 	return resp.StatusCode, resp.Header, raw, nil
 }
