@@ -18,10 +18,17 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,5 +101,121 @@ func TestPolicyRefusesBlockedTokenEndpoints(t *testing.T) {
 		Provider: oauthv1alpha1.ProviderGeneric, TokenURL: "https://169.254.169.254/token", ClientID: "id", ClientSecret: "secret",
 	}); KindOf(err) != BadRequest {
 		t.Errorf("the default policy let a request to the metadata address through: %v", err)
+	}
+}
+
+// TestPolicyStripsIPv6Zones: fe80::1%eth0 is fe80::1, which the default policy blocks;
+// netip's Contains is false for any zoned address.
+func TestPolicyStripsIPv6Zones(t *testing.T) {
+	p := DefaultAddressPolicy()
+	for _, a := range []string{"fe80::1%eth0", "fe80::a9fe:a9fe%1", "::ffff:169.254.169.254%lo"} {
+		if !p.Blocks(netip.MustParseAddr(a)) {
+			t.Errorf("Blocks(%s) = false, want true", a)
+		}
+	}
+	for _, u := range []string{"https://[fe80::1%25eth0]/token", "https://[fe80::a9fe:a9fe%25lo]:8443/token"} {
+		_, err := (&Client{Timeout: 5 * time.Second}).Token(context.Background(), &Request{
+			Provider: oauthv1alpha1.ProviderGeneric, TokenURL: u, ClientID: "id", ClientSecret: "secret"})
+		if KindOf(err) != BadRequest || !strings.Contains(err.Error(), "--token-url-policy") {
+			t.Errorf("Token(%s) = %v, want a BadRequest naming the policy", u, err)
+		}
+	}
+}
+
+// connectProxy is a real HTTP proxy: CONNECT tunnels, other methods forwarded. It records
+// the targets it was asked for.
+func connectProxy(t *testing.T, l net.Listener) (*url.URL, func() []string) {
+	t.Helper()
+	var mu sync.Mutex
+	var asked []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.Method+" "+r.Host)
+		mu.Unlock()
+		if r.Method != http.MethodConnect {
+			r.RequestURI = ""
+			resp, err := http.DefaultTransport.RoundTrip(r)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			defer func() { _ = resp.Body.Close() }()
+			maps.Copy(w.Header(), resp.Header)
+			w.WriteHeader(resp.StatusCode)
+			_, _ = io.Copy(w, resp.Body)
+			return
+		}
+		dst, err := net.DialTimeout("tcp", r.Host, 2*time.Second)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer func() { _ = dst.Close() }()
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer func() { _ = conn.Close() }()
+		_, _ = conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+		go func() { _, _ = io.Copy(dst, buf) }()
+		_, _ = io.Copy(conn, dst)
+	}))
+	if l != nil {
+		_ = srv.Listener.Close()
+		srv.Listener = l
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	return u, func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(asked) }
+}
+
+// TestPolicyChecksTargetsSentThroughAProxy: through a proxy the dial check sees only the
+// proxy's address, so the target is checked before the request: a literal address, or
+// the addresses a name resolves to. HTTPS_PROXY is stood in for by the Transport's Proxy
+// func (ProxyFromEnvironment reads the environment once per process).
+func TestPolicyChecksTargetsSentThroughAProxy(t *testing.T) {
+	tlsTarget := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer tlsTarget.Close()
+	// The proxy listens on 127.0.0.2, so that a policy may block 127.0.0.1 and not it.
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("no 127.0.0.2 here: %v", err)
+	}
+	proxyURL, asked := connectProxy(t, l)
+	for _, tt := range []struct {
+		name, policy, tokenURL string
+		blocked                bool
+	}{
+		{"refuses a blocked literal address", "default", "https://169.254.169.254/token", true},
+		{"refuses a blocked IPv6 address with a zone", "default", "https://[fe80::1%25eth0]/token", true},
+		{"refuses a name that resolves to a blocked address", "127.0.0.1/32,::1/128", "https://localhost:1/token", true},
+		{"lets an allowed target through the proxy", "default", tlsTarget.URL + "/token", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			policy, err := ParseAddressPolicy(tt.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hc := NewHTTPClient(policy)
+			hc.Transport.(*http.Transport).Proxy = http.ProxyURL(proxyURL)
+			before := len(asked())
+			_, err = (&Client{Timeout: 5 * time.Second, HTTPClient: hc}).Token(context.Background(), &Request{
+				Provider: oauthv1alpha1.ProviderGeneric, TokenURL: tt.tokenURL, ClientID: "id", ClientSecret: "secret"})
+			sent := asked()[before:]
+			if !tt.blocked {
+				// The proxy tunnelled it; the test server's certificate is not trusted.
+				if len(sent) != 1 || strings.Contains(fmt.Sprint(err), "--token-url-policy") {
+					t.Errorf("proxy asked for %q, error %v; want one CONNECT and no policy error", sent, err)
+				}
+				return
+			}
+			if KindOf(err) != BadRequest || !strings.Contains(fmt.Sprint(err), "--token-url-policy") {
+				t.Errorf("Token() error = %v, want a BadRequest naming the policy", err)
+			}
+			if len(sent) != 0 {
+				t.Errorf("the proxy was asked for %q", sent)
+			}
+		})
 	}
 }

@@ -80,14 +80,21 @@ func (c *Client) now() time.Time {
 // blocks refused, and no redirect followed — a token endpoint that redirects is
 // misconfigured, and following it would carry credentials to wherever it points.
 func NewHTTPClient(policy *AddressPolicy) *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: policy.control}
+	return newHTTPClient(policy, DefaultTimeout)
+}
+
+// newHTTPClient is NewHTTPClient with every internal timeout derived from timeout, the
+// bound of one token request, so that one setting bounds everything.
+func newHTTPClient(policy *AddressPolicy, timeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: min(10*time.Second, timeout), KeepAlive: 30 * time.Second, Control: policy.control}
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
+			Proxy:                 policy.proxy(http.ProxyFromEnvironment),
+			GetProxyConnectHeader: policy.proxyConnectHeader,
 			DialContext:           dialer.DialContext,
 			TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: DefaultTimeout,
+			TLSHandshakeTimeout:   min(10*time.Second, timeout),
+			ResponseHeaderTimeout: timeout,
 			MaxIdleConnsPerHost:   8,
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
