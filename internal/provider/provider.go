@@ -189,6 +189,11 @@ func KindOf(err error) Kind {
 // DefaultTimeout bounds one token request, discovery included.
 const DefaultTimeout = 30 * time.Second
 
+// MaxTimeout is the longest Client.Timeout honoured (a longer one is cut to it): with it, a
+// token request and the storing of its answer fit within a minute. The manager validates
+// --token-request-timeout against it.
+const MaxTimeout = 45 * time.Second
+
 // MaxResponseBytes caps every response body read.
 const MaxResponseBytes = 1 << 20
 
@@ -196,7 +201,8 @@ const MaxResponseBytes = 1 << 20
 type Client struct {
 	// HTTPClient sends the requests. Nil: a hardened client built by NewHTTPClient.
 	HTTPClient *http.Client
-	// Timeout bounds one token request; zero: DefaultTimeout.
+	// Timeout bounds one token request, and every timeout of the default HTTP client's
+	// transport; zero: DefaultTimeout; at most MaxTimeout.
 	Timeout time.Duration
 	// Now is the clock used to turn expires_in into an expiry; nil: time.Now.
 	Now func() time.Time
@@ -207,6 +213,14 @@ type Client struct {
 	once       sync.Once
 	hc         *http.Client
 	discovered discoveries
+}
+
+// timeout is the bound of one token request.
+func (c *Client) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return min(c.Timeout, MaxTimeout)
 }
 
 // Token performs one token request for req, in its provider's dialect.
@@ -225,11 +239,7 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	if err := p.Traits().checkGrant(r.Provider, r.Grant); err != nil {
 		return nil, err
 	}
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
 	return p.Token(ctx, c, &r)
 }

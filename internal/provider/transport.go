@@ -38,7 +38,7 @@ func (c *Client) httpClient() *http.Client {
 			if policy == nil {
 				policy = DefaultAddressPolicy()
 			}
-			c.hc = NewHTTPClient(policy)
+			c.hc = newHTTPClient(policy, c.timeout())
 		})
 		base = c.hc
 	}
