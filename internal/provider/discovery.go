@@ -70,6 +70,11 @@ func (d *discoveries) put(issuer, endpoint string, now time.Time) {
 // trailing slash is dropped first: the documented Aurora issuers end in "/", and
 // "//.well-known" is not their document.
 func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer string) (string, error) {
+	if u, err := url.Parse(issuer); err == nil && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "") {
+		// RFC 8414 section 2: an issuer has no query or fragment (the API server refuses
+		// one too); appending the well-known path to it would make another URL.
+		return "", &Error{Kind: BadRequest, Err: errors.New("spec.issuerURL must have no query or fragment")}
+	}
 	base := strings.TrimRight(issuer, "/")
 	if err := checkURL(base); err != nil {
 		return "", err
@@ -88,7 +93,7 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 	rfc8414.Path, rfc8414.RawPath = "/.well-known/oauth-authorization-server"+u.Path, ""
 	var lastErr error
 	for _, doc := range []string{oidc.String(), rfc8414.String()} {
-		endpoint, err := c.fetchMetadata(ctx, req, doc, base)
+		endpoint, err := c.fetchMetadata(ctx, req, doc, issuer)
 		if err != nil {
 			// Only a missing OIDC document sends us to RFC 8414; an unavailable or
 			// unreachable issuer is reported as it is (transient), not hidden behind
@@ -125,9 +130,13 @@ func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer stri
 		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: errors.New("discovery document unreadable or too large")}
 	}
 	if resp.StatusCode != http.StatusOK {
-		kind := BadRequest
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			kind = Transient
+		// No such document (on both paths, the issuer is wrong) and a redirect (not
+		// followed) are the spec's to fix; anything else, a gateway's 403 say, may pass.
+		kind := Transient
+		switch {
+		case resp.StatusCode >= 300 && resp.StatusCode < 400,
+			resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusGone:
+			kind = BadRequest
 		}
 		return "", &Error{Kind: kind, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery at %s failed", u)}
 	}
@@ -140,9 +149,16 @@ func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer stri
 	}
 	// OIDC Discovery section 4.3, RFC 8414 section 3.3: the metadata must be the issuer's
 	// own, or a document served elsewhere could direct the client secret to its endpoint.
-	// Trailing slashes aside, as when the request was built.
-	if doc.Issuer != "" && strings.TrimRight(doc.Issuer, "/") != issuer {
-		return "", &Error{Kind: BadRequest, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s is for another issuer", u)}
+	// A trailing slash aside, which the documented issuers have and specs may drop.
+	switch {
+	case doc.Issuer == "":
+		// The document's trouble, which its server may mend: retried.
+		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode,
+			Err: fmt.Errorf("discovery document at %s has no issuer, so it is not used (RFC 8414 section 3.3)", u)}
+	case strings.TrimSuffix(doc.Issuer, "/") != strings.TrimSuffix(issuer, "/"):
+		return "", &Error{Kind: BadRequest, StatusCode: resp.StatusCode,
+			Err: fmt.Errorf("discovery document at %s is for another issuer, %q, not %s, so it is not used (RFC 8414 section 3.3)",
+				u, truncate(printable(doc.Issuer), 100), issuer)}
 	}
 	return doc.TokenEndpoint, nil
 }
