@@ -114,7 +114,6 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 }
 
 func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer string) (string, error) {
-	red := newRedactor(req)
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", &Error{Kind: BadRequest, Err: err}
@@ -122,7 +121,7 @@ func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer stri
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return "", &Error{Kind: dialKind(err), Err: red.error(err)}
+		return "", &Error{Kind: dialKind(err), Err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := readCapped(resp.Body)

@@ -58,8 +58,8 @@ func issuerServer(t *testing.T, issuer string) (*httptest.Server, *atomic.Int32)
 func TestDiscoveryUsesOnlyTheIssuersOwnDocument(t *testing.T) {
 	for _, tt := range []struct {
 		name, docIssuer, configured string // %s: the server's URL
-		ok                              bool
-		says                            string
+		ok                          bool
+		says                        string
 	}{
 		{"uses a document naming the issuer as configured", "%s/", "%s/", true, ""},
 		{"uses a document naming the issuer without the configured trailing slash", "%s", "%s/", true, ""},
@@ -70,7 +70,7 @@ func TestDiscoveryUsesOnlyTheIssuersOwnDocument(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, tokens := issuerServer(t, tt.docIssuer)
-			req := &provider.Request{Provider: oauthv1alpha1.ProviderGeneric, IssuerURL: strings.ReplaceAll(tt.configured, "%s", srv.URL), ClientID: "id", ClientSecret: "s"}
+			req := &provider.Request{Provider: oauthv1alpha1.ProviderGeneric, IssuerURL: strings.ReplaceAll(tt.configured, "%s", srv.URL), ClientID: "id", ClientSecret: "client-secret"}
 			tok, err := quickClient().Token(context.Background(), req)
 			if tt.ok {
 				if err != nil || tok.AccessToken != "at" {

@@ -241,5 +241,9 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	return p.Token(ctx, c, &r)
+	tok, err := p.Token(ctx, c, &r)
+	if err != nil {
+		return nil, redact(&r, err)
+	}
+	return tok, nil
 }

@@ -20,23 +20,31 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
 )
 
-// redactor replaces every secret of a request in text.
+// redactor replaces every secret of a request in text: the client secret, the refresh
+// token, the code and the PKCE verifier, as they are and as the request encoded them (form,
+// path, HTTP Basic), however short, and any token an answer echoed.
 type redactor struct{ r *strings.Replacer }
 
-func newRedactor(req *Request) redactor {
-	var secrets []string
-	for _, s := range []string{req.ClientSecret, req.Grant.RefreshToken, req.Grant.Code, url.PathEscape(req.Grant.Code),
-		url.QueryEscape(req.ClientSecret), url.QueryEscape(req.Grant.RefreshToken), url.QueryEscape(req.Grant.Code)} {
-		if len(s) >= 4 {
-			secrets = append(secrets, s)
+func newRedactor(req *Request, echoed ...string) redactor {
+	secrets := slices.Clone(echoed)
+	for _, s := range []string{req.ClientSecret, req.Grant.RefreshToken, req.Grant.Code, req.Grant.CodeVerifier} {
+		secrets = append(secrets, s, url.QueryEscape(s), url.PathEscape(s))
+	}
+	if req.ClientSecret != "" {
+		// A provider echoing the Authorization header.
+		secrets = append(secrets, basicAuth(req.ClientID, req.ClientSecret, false), basicAuth(req.ClientID, req.ClientSecret, true))
+		for i, s := range secrets[len(secrets)-2:] {
+			secrets[len(secrets)-2+i] = strings.TrimPrefix(s, "Basic ")
 		}
 	}
+	secrets = slices.DeleteFunc(secrets, func(s string) bool { return s == "" })
 	// Longest first, so that a secret inside another is not half replaced.
 	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
 	args := make([]string, 0, 2*len(secrets))
@@ -44,6 +52,36 @@ func newRedactor(req *Request) redactor {
 		args = append(args, s, "[redacted]")
 	}
 	return redactor{r: strings.NewReplacer(args...)}
+}
+
+// echoedTokens are the token-like values of an answer that is not a token (an error beside
+// an access token, say), so that its error text cannot carry them.
+func echoedTokens(header http.Header, body []byte) []string {
+	fields, err := decodeAnswer(header, body)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, k := range []string{"access_token", "refresh_token", "id_token", "accessToken", "userSession"} {
+		if v, ok := fields[k].(string); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// redact applies the request's redactor to an error leaving Client.Token, so that no path,
+// however it failed, returns a secret. The provider's code and description were redacted
+// already, before truncation (classify).
+func redact(req *Request, err error) error {
+	red := newRedactor(req)
+	e, ok := errors.AsType[*Error](err)
+	if !ok {
+		return &Error{Kind: Transient, Err: red.error(err)}
+	}
+	out := *e
+	out.Err = red.error(e.Err)
+	return &out
 }
 
 func (r redactor) String(s string) string { return r.r.Replace(s) }

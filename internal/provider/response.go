@@ -37,7 +37,7 @@ type parser func(header http.Header, body []byte, now time.Time) (*Token, error)
 // answer turns a response into a token with parse, or into a classified error. Every
 // provider's answers come through here, whatever sent the request.
 func (c *Client) answer(req *Request, status int, header http.Header, raw []byte, parse parser) (*Token, error) {
-	red := newRedactor(req)
+	red := newRedactor(req, echoedTokens(header, raw)...)
 	if status < 200 || status > 299 {
 		return nil, classify(status, header, raw, red)
 	}
@@ -51,7 +51,7 @@ func (c *Client) answer(req *Request, status int, header http.Header, raw []byte
 		// RFC 6749 says 400, but some servers answer an error with a 200.
 		return nil, classify(status, header, raw, red)
 	}
-	return nil, &Error{Kind: Transient, StatusCode: status, Err: red.error(err)}
+	return nil, &Error{Kind: Transient, StatusCode: status, Err: err}
 }
 
 // ParseTokenResponse reads an RFC 6749 section 5.1 response body (a JSON object).

@@ -141,7 +141,6 @@ func isLoopback(host string) bool {
 
 // post sends one token request and returns the response body, read through the size cap.
 func (c *Client) post(ctx context.Context, req *Request, endpoint string, body io.Reader, contentType, authorization string) (int, http.Header, []byte, error) {
-	red := newRedactor(req)
 	if err := checkURL(endpoint); err != nil {
 		return 0, nil, nil, err
 	}
@@ -150,7 +149,7 @@ func (c *Client) post(ctx context.Context, req *Request, endpoint string, body i
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
 	if err != nil {
-		return 0, nil, nil, &Error{Kind: BadRequest, Err: red.error(err)}
+		return 0, nil, nil, &Error{Kind: BadRequest, Err: err}
 	}
 	if contentType != "" {
 		hreq.Header.Set("Content-Type", contentType)
@@ -161,12 +160,12 @@ func (c *Client) post(ctx context.Context, req *Request, endpoint string, body i
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return 0, nil, nil, &Error{Kind: dialKind(err), Err: red.error(err)}
+		return 0, nil, nil, &Error{Kind: dialKind(err), Err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := readCapped(resp.Body)
 	if err != nil {
-		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: red.error(err)}
+		return resp.StatusCode, resp.Header, nil, &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: err}
 	}
 	return resp.StatusCode, resp.Header, raw, nil
 }
