@@ -128,9 +128,10 @@ func truncate(s string, n int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// maxRetryAfter bounds a provider's Retry-After, so an absurd value cannot overflow or park
-// a connection for weeks; the controller's backoff applies beyond it.
-const maxRetryAfter = 24 * time.Hour
+// MaxRetryAfter bounds a provider's Retry-After (Error.RetryAfter), so that an absurd value
+// cannot overflow or park a connection for days: the one cap, for the controller's
+// scheduling too.
+const MaxRetryAfter = time.Hour
 
 // retryAfter reads a Retry-After header: seconds or an HTTP-date.
 func retryAfter(v string, now time.Time) time.Duration {
@@ -139,10 +140,10 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseUint(v, 10, 64); err == nil {
-		return time.Duration(min(s, uint64(maxRetryAfter/time.Second))) * time.Second
+		return time.Duration(min(s, uint64(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return min(t.Sub(now), maxRetryAfter)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

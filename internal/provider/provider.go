@@ -123,19 +123,31 @@ const (
 	BadRequest
 )
 
+// kindNames are the one place the kinds are named: in Go and conditions (String), and in
+// metric labels (Label).
+var kindNames = [...]struct{ name, label string }{
+	Transient:     {"Transient", "transient"},
+	InvalidGrant:  {"InvalidGrant", "invalid_grant"},
+	InvalidClient: {"InvalidClient", "invalid_client"},
+	BadRequest:    {"BadRequest", "bad_request"},
+}
+
 // String returns the name of the kind.
 func (k Kind) String() string {
-	switch k {
-	case Transient:
-		return "Transient"
-	case InvalidGrant:
-		return "InvalidGrant"
-	case InvalidClient:
-		return "InvalidClient"
-	case BadRequest:
-		return "BadRequest"
+	if k < 0 || int(k) >= len(kindNames) {
+		return fmt.Sprintf("Kind(%d)", int(k))
 	}
-	return fmt.Sprintf("Kind(%d)", int(k))
+	return kindNames[k].name
+}
+
+// Label returns the kind's name in metric labels (the result of
+// tokenwarden_token_requests_total): transient, invalid_grant, invalid_client,
+// bad_request.
+func (k Kind) Label() string {
+	if k < 0 || int(k) >= len(kindNames) {
+		return "unknown"
+	}
+	return kindNames[k].label
 }
 
 // Error is a failed token request. Its text carries the provider's `error` code and a

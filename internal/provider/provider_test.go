@@ -1050,10 +1050,14 @@ func TestErrorText(t *testing.T) {
 			t.Errorf("KindOf = %s", k)
 		}
 	})
-	t.Run("kinds have names", func(t *testing.T) {
-		for k, want := range map[provider.Kind]string{provider.Transient: "Transient", provider.InvalidGrant: "InvalidGrant", provider.InvalidClient: "InvalidClient", provider.BadRequest: "BadRequest", 9: "Kind(9)"} {
-			if got := k.String(); got != want {
-				t.Errorf("Kind(%d).String() = %q, want %q", int(k), got, want)
+	t.Run("kinds have names and metric labels", func(t *testing.T) {
+		for k, want := range map[provider.Kind][2]string{
+			provider.Transient: {"Transient", "transient"}, provider.InvalidGrant: {"InvalidGrant", "invalid_grant"},
+			provider.InvalidClient: {"InvalidClient", "invalid_client"}, provider.BadRequest: {"BadRequest", "bad_request"},
+			9: {"Kind(9)", "unknown"}, -1: {"Kind(-1)", "unknown"},
+		} {
+			if got := [2]string{k.String(), k.Label()}; got != want {
+				t.Errorf("Kind(%d) = %q, want %q", int(k), got, want)
 			}
 		}
 	})

@@ -103,7 +103,7 @@ func TestRetryAfter(t *testing.T) {
 		{"is zero when absent", "", 0},
 		{"reads an HTTP-date", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{"reads a date in the past as zero", now.Add(-time.Hour).Format(http.TimeFormat), 0},
-		{"bounds a huge number", "99999999999999999", maxRetryAfter},
+		{"bounds a huge number", "99999999999999999", MaxRetryAfter},
 		{"ignores a negative number", "-5", 0},
 		{"ignores garbage", "soon", 0},
 	}
