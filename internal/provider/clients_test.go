@@ -60,7 +60,6 @@ func TestAurora(t *testing.T) {
 	}{
 		{"takes a token from the token URL", Request{TokenURL: fake.TokenURL()}},
 		{"discovers the token endpoint from the issuer, dropping its trailing slash", Request{IssuerURL: fake.IssuerURL()}},
-		{"sends the Dev audience for environment Dev", Request{TokenURL: fake.TokenURL(), Environment: oauthv1alpha1.EnvironmentDev}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			req := tt.req

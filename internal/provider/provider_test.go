@@ -108,7 +108,6 @@ func TestTokenAuroraClientCredentials(t *testing.T) {
 	}{
 		{"gets a token from the configured token URL", provider.Request{TokenURL: fake.TokenURL()}},
 		{"discovers the token endpoint from an issuer ending in a slash without asking for '//.well-known'", provider.Request{IssuerURL: fake.IssuerURL()}},
-		{"sends the Dev audience for the Dev environment", provider.Request{TokenURL: fake.TokenURL(), Environment: oauthv1alpha1.EnvironmentDev}},
 		{"sends an explicit audience", provider.Request{TokenURL: fake.TokenURL(), Audience: "https://api.client.integration.aurora.co.uk"}},
 		{"accepts the explicit client_credentials grant type", provider.Request{TokenURL: fake.TokenURL(), Grant: provider.Grant{Type: provider.GrantClientCredentials}}},
 	} {
@@ -129,9 +128,20 @@ func TestTokenAuroraClientCredentials(t *testing.T) {
 			noRejections(t, fake)
 		})
 	}
-	if got := fake.Requests(provider.GrantClientCredentials); got != 5 {
-		t.Errorf("client_credentials requests = %d, want 5 (one per token)", got)
+	if got := fake.Requests(provider.GrantClientCredentials); got != 4 {
+		t.Errorf("client_credentials requests = %d, want 4 (one per token)", got)
 	}
+	t.Run("sends the Dev audience for the Dev environment, which only Dev accepts", func(t *testing.T) {
+		dev := providertest.NewAurora(providertest.Options{Environment: oauthv1alpha1.EnvironmentDev})
+		defer dev.Close()
+		req := &provider.Request{Provider: oauthv1alpha1.ProviderAurora, Environment: oauthv1alpha1.EnvironmentDev, TokenURL: dev.TokenURL(), ClientID: dev.ClientID(), ClientSecret: dev.ClientSecret()}
+		if tok := mustToken(t, req); !dev.ValidAccessToken(tok.AccessToken) {
+			t.Errorf("token %+v not issued by the Dev fake", tok)
+		}
+		req.Environment = oauthv1alpha1.EnvironmentLive
+		_ = mustFail(t, quickClient(), req, provider.Transient) // Auth0's 403 access_denied
+		noRejections(t, dev)
+	})
 }
 
 func TestTokenAuraCodeThenRotatingRefresh(t *testing.T) {

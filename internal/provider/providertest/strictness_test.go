@@ -57,7 +57,7 @@ func TestFakesRefuseWhatNoDocumentSends(t *testing.T) {
 				return r
 			}, 400},
 		{"Aurora: parameters in the URL query", func() *Server { return NewAurora(Options{}) },
-			func(_ *testing.T, s *Server) raw { r := auroraOK(s); r.path = auroraPath + "?audience=x"; return r }, 400},
+			func(_ *testing.T, s *Server) raw { r := auroraOK(s); r.path = "/oauth/token" + "?audience=x"; return r }, 400},
 		{"Aura: a scope, which the document does not know", func() *Server { return NewAura(Options{}) },
 			func(t *testing.T, s *Server) raw {
 				body, ct := multipartBody(t, "grant_type", "refresh_token", "client_id", s.ClientID(), "client_secret", s.ClientSecret(),
@@ -82,11 +82,11 @@ func TestFakesRefuseWhatNoDocumentSends(t *testing.T) {
 		{"Aurinko: HTTP Basic form-urlencoded, which curl -u does not do",
 			func() *Server { return NewAurinko(Options{ClientID: "aurinko-app", ClientSecret: awkwardSecret}) },
 			func(_ *testing.T, s *Server) raw {
-				return raw{path: aurinkoPath + "/" + s.IssueCode(), basic: [2]string{s.ClientID(), url.QueryEscape(s.ClientSecret())}}
+				return raw{path: "/v1/auth/token" + "/" + s.IssueCode(), basic: [2]string{s.ClientID(), url.QueryEscape(s.ClientSecret())}}
 			}, 400},
 		{"Aurinko: a request body", func() *Server { return NewAurinko(Options{}) },
 			func(_ *testing.T, s *Server) raw {
-				return raw{path: aurinkoPath + "/" + s.IssueCode(), basic: [2]string{s.ClientID(), s.ClientSecret()}, contentType: contentForm, body: "code=x"}
+				return raw{path: "/v1/auth/token" + "/" + s.IssueCode(), basic: [2]string{s.ClientID(), s.ClientSecret()}, contentType: contentForm, body: "code=x"}
 			}, 400},
 		{"Generic Basic: id and secret not form-urlencoded first",
 			func() *Server {
@@ -127,7 +127,7 @@ func TestFakesRefuseWhatNoDocumentSends(t *testing.T) {
 		}
 		a := NewAurinko(Options{ClientID: "aurinko-app", ClientSecret: awkwardSecret})
 		defer a.Close()
-		if status, _ := send(t, a, raw{path: aurinkoPath + "/" + a.IssueCode(), basic: [2]string{a.ClientID(), a.ClientSecret()}}); status != 200 {
+		if status, _ := send(t, a, raw{path: "/v1/auth/token" + "/" + a.IssueCode(), basic: [2]string{a.ClientID(), a.ClientSecret()}}); status != 200 {
 			t.Errorf("curl -u Basic: %d", status)
 		}
 		if len(g.Rejections())+len(a.Rejections()) != 0 {
