@@ -20,6 +20,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -27,7 +28,71 @@ import (
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 	"github.com/tokenwarden/tokenwarden/internal/provider"
+	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
 )
+
+func TestDiscoveryCorners(t *testing.T) {
+	t.Run("falls back to RFC 8414 metadata when there is no OIDC document", func(t *testing.T) {
+		fake := providertest.NewGeneric(providertest.Options{}, "", "")
+		defer fake.Close()
+		fake.SetOIDCDiscovery(false)
+		tok := mustToken(t, &provider.Request{Provider: oauthv1alpha1.ProviderGeneric, IssuerURL: fake.IssuerURL(), ClientID: fake.ClientID(), ClientSecret: fake.ClientSecret()})
+		if !fake.ValidAccessToken(tok.AccessToken) || fake.DiscoveryRequests() != 2 {
+			t.Errorf("token %+v after %d discovery requests, want a valid one after 2", tok, fake.DiscoveryRequests())
+		}
+		noRejections(t, fake)
+	})
+	t.Run("discovers once for many token requests", func(t *testing.T) {
+		fake := providertest.NewAurora(providertest.Options{})
+		defer fake.Close()
+		req := &provider.Request{Provider: oauthv1alpha1.ProviderAurora, IssuerURL: fake.IssuerURL(), ClientID: fake.ClientID(), ClientSecret: fake.ClientSecret()}
+		c := quickClient() // the cache is the client's
+		for range 3 {
+			if _, err := c.Token(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if fake.DiscoveryRequests() != 1 || fake.TotalRequests() != 3 {
+			t.Errorf("%d discovery and %d token requests, want 1 and 3", fake.DiscoveryRequests(), fake.TotalRequests())
+		}
+		noRejections(t, fake)
+	})
+	t.Run("an unavailable OIDC document is transient, not hidden behind the fallback's 404", func(t *testing.T) {
+		srv, log := captureServer(t, func(r *http.Request) (int, string) {
+			if strings.HasSuffix(r.URL.Path, "openid-configuration") {
+				return http.StatusServiceUnavailable, ``
+			}
+			return http.StatusNotFound, ``
+		})
+		_ = mustFail(t, quickClient(), &provider.Request{Provider: oauthv1alpha1.ProviderGeneric, IssuerURL: srv.URL + "/", ClientID: "id", ClientSecret: "s"}, provider.Transient)
+		if n := len(log()); n != 1 {
+			t.Errorf("%d requests, want the OIDC one only", n)
+		}
+	})
+	t.Run("puts the well-known segments where OIDC and RFC 8414 want them for an issuer with a path", func(t *testing.T) {
+		srv, log := captureServer(t, func(*http.Request) (int, string) { return http.StatusNotFound, `` })
+		_ = mustFail(t, quickClient(), &provider.Request{Provider: oauthv1alpha1.ProviderGeneric, IssuerURL: srv.URL + "/tenant/a/", ClientID: "id", ClientSecret: "s"}, provider.BadRequest)
+		sent := log()
+		paths := make([]string, 0, len(sent))
+		for _, s := range sent {
+			paths = append(paths, s.method+" "+s.path)
+		}
+		if want := []string{"GET /tenant/a/.well-known/openid-configuration", "GET /.well-known/oauth-authorization-server/tenant/a"}; !slices.Equal(paths, want) {
+			t.Errorf("requested %q, want %q", paths, want)
+		}
+	})
+	t.Run("refuses metadata of another issuer", func(t *testing.T) {
+		fake := providertest.NewGeneric(providertest.Options{}, "", "")
+		defer fake.Close()
+		srv, _ := captureServer(t, func(*http.Request) (int, string) {
+			return http.StatusOK, `{"issuer":"https://evil.example.com/","token_endpoint":"` + fake.TokenURL() + `"}`
+		})
+		_ = mustFail(t, quickClient(), &provider.Request{Provider: oauthv1alpha1.ProviderGeneric, IssuerURL: srv.URL + "/", ClientID: fake.ClientID(), ClientSecret: fake.ClientSecret()}, provider.BadRequest)
+		if fake.TotalRequests() != 0 {
+			t.Error("the client secret went to the endpoint of another issuer's metadata")
+		}
+	})
+}
 
 // issuerServer serves a discovery document naming issuer (with %s standing for its own URL)
 // and its /token endpoint, and counts token requests.

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package provider
+package provider_test
 
 import (
 	"context"
@@ -34,6 +34,7 @@ import (
 	"time"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+	"github.com/tokenwarden/tokenwarden/internal/provider"
 )
 
 func TestAddressPolicy(t *testing.T) {
@@ -56,7 +57,7 @@ func TestAddressPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := ParseAddressPolicy(tt.spec)
+			p, err := provider.ParseAddressPolicy(tt.spec)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -65,7 +66,7 @@ func TestAddressPolicy(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ParseAddressPolicy("default,not-a-cidr"); err == nil {
+	if _, err := provider.ParseAddressPolicy("default,not-a-cidr"); err == nil {
 		t.Error("an invalid entry was accepted")
 	}
 }
@@ -78,28 +79,28 @@ func TestPolicyRefusesBlockedTokenEndpoints(t *testing.T) {
 		_, _ = w.Write([]byte(`{"access_token":"at","token_type":"Bearer"}`))
 	}))
 	defer srv.Close()
-	policy, err := ParseAddressPolicy("default,127.0.0.0/8")
+	policy, err := provider.ParseAddressPolicy("default,127.0.0.0/8")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Client{Timeout: 5 * time.Second, Policy: policy}
-	for _, req := range []*Request{
+	c := &provider.Client{Timeout: 5 * time.Second, Policy: policy}
+	for _, req := range []*provider.Request{
 		{Provider: oauthv1alpha1.ProviderGeneric, TokenURL: srv.URL + "/token", ClientID: "id", ClientSecret: "secret"},
 		{Provider: oauthv1alpha1.ProviderGeneric, IssuerURL: srv.URL + "/", ClientID: "id", ClientSecret: "secret"},
 		{Provider: oauthv1alpha1.ProviderGeneric, TokenURL: srv.URL + "/token", ClientID: "id", ClientSecret: "secret",
 			RequestEncoding: oauthv1alpha1.RequestEncodingJSON},
 	} {
 		_, err := c.Token(context.Background(), req)
-		if KindOf(err) != BadRequest || !strings.Contains(err.Error(), "--token-url-policy") {
+		if provider.KindOf(err) != provider.BadRequest || !strings.Contains(err.Error(), "--token-url-policy") {
 			t.Errorf("Token(%s%s) = %v, want a BadRequest naming the policy", req.TokenURL, req.IssuerURL, err)
 		}
 	}
 	if hits.Load() != 0 {
 		t.Errorf("the blocked server received %d requests", hits.Load())
 	}
-	if _, err := (&Client{Timeout: 5 * time.Second}).Token(context.Background(), &Request{
+	if _, err := (&provider.Client{Timeout: 5 * time.Second}).Token(context.Background(), &provider.Request{
 		Provider: oauthv1alpha1.ProviderGeneric, TokenURL: "https://169.254.169.254/token", ClientID: "id", ClientSecret: "secret",
-	}); KindOf(err) != BadRequest {
+	}); provider.KindOf(err) != provider.BadRequest {
 		t.Errorf("the default policy let a request to the metadata address through: %v", err)
 	}
 }
@@ -107,16 +108,16 @@ func TestPolicyRefusesBlockedTokenEndpoints(t *testing.T) {
 // TestPolicyStripsIPv6Zones: fe80::1%eth0 is fe80::1, which the default policy blocks;
 // netip's Contains is false for any zoned address.
 func TestPolicyStripsIPv6Zones(t *testing.T) {
-	p := DefaultAddressPolicy()
+	p := provider.DefaultAddressPolicy()
 	for _, a := range []string{"fe80::1%eth0", "fe80::a9fe:a9fe%1", "::ffff:169.254.169.254%lo"} {
 		if !p.Blocks(netip.MustParseAddr(a)) {
 			t.Errorf("Blocks(%s) = false, want true", a)
 		}
 	}
 	for _, u := range []string{"https://[fe80::1%25eth0]/token", "https://[fe80::a9fe:a9fe%25lo]:8443/token"} {
-		_, err := (&Client{Timeout: 5 * time.Second}).Token(context.Background(), &Request{
+		_, err := (&provider.Client{Timeout: 5 * time.Second}).Token(context.Background(), &provider.Request{
 			Provider: oauthv1alpha1.ProviderGeneric, TokenURL: u, ClientID: "id", ClientSecret: "secret"})
-		if KindOf(err) != BadRequest || !strings.Contains(err.Error(), "--token-url-policy") {
+		if provider.KindOf(err) != provider.BadRequest || !strings.Contains(err.Error(), "--token-url-policy") {
 			t.Errorf("Token(%s) = %v, want a BadRequest naming the policy", u, err)
 		}
 	}
@@ -193,14 +194,14 @@ func TestPolicyChecksTargetsSentThroughAProxy(t *testing.T) {
 		{"lets an allowed target through the proxy", "default", tlsTarget.URL + "/token", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			policy, err := ParseAddressPolicy(tt.policy)
+			policy, err := provider.ParseAddressPolicy(tt.policy)
 			if err != nil {
 				t.Fatal(err)
 			}
-			hc := NewHTTPClient(policy)
+			hc := provider.NewHTTPClient(policy)
 			hc.Transport.(*http.Transport).Proxy = http.ProxyURL(proxyURL)
 			before := len(asked())
-			_, err = (&Client{Timeout: 5 * time.Second, HTTPClient: hc}).Token(context.Background(), &Request{
+			_, err = (&provider.Client{Timeout: 5 * time.Second, HTTPClient: hc}).Token(context.Background(), &provider.Request{
 				Provider: oauthv1alpha1.ProviderGeneric, TokenURL: tt.tokenURL, ClientID: "id", ClientSecret: "secret"})
 			sent := asked()[before:]
 			if !tt.blocked {
@@ -210,7 +211,7 @@ func TestPolicyChecksTargetsSentThroughAProxy(t *testing.T) {
 				}
 				return
 			}
-			if KindOf(err) != BadRequest || !strings.Contains(fmt.Sprint(err), "--token-url-policy") {
+			if provider.KindOf(err) != provider.BadRequest || !strings.Contains(fmt.Sprint(err), "--token-url-policy") {
 				t.Errorf("Token() error = %v, want a BadRequest naming the policy", err)
 			}
 			if len(sent) != 0 {

@@ -90,3 +90,38 @@ func TestWithDefaults(t *testing.T) {
 		})
 	}
 }
+
+func TestTokenRefusesUnsupportedGrantsWithoutARequest(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		req  provider.Request
+	}{
+		{"Aurora with a refresh token", provider.Request{Provider: oauthv1alpha1.ProviderAurora, Grant: provider.Grant{Type: provider.GrantRefreshToken, RefreshToken: "rt"}}},
+		{"Aura with client credentials", provider.Request{Provider: oauthv1alpha1.ProviderAura}},
+		{"Aura with an empty refresh token", provider.Request{Provider: oauthv1alpha1.ProviderAura, Grant: provider.Grant{Type: provider.GrantRefreshToken}}},
+		{"Aston Club with an empty code", provider.Request{Provider: oauthv1alpha1.ProviderAstonClub, Grant: provider.Grant{Type: provider.GrantAuthorizationCode}}},
+		{"Aurinko without a code", provider.Request{Provider: oauthv1alpha1.ProviderAurinko, Grant: provider.Grant{Type: provider.GrantAuthorizationCode}}},
+		{"Aurinko with a refresh token", provider.Request{Provider: oauthv1alpha1.ProviderAurinko, Grant: provider.Grant{Type: provider.GrantRefreshToken, RefreshToken: "rt"}}},
+		{"Generic with a code", provider.Request{Provider: oauthv1alpha1.ProviderGeneric, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
+		{"Aura with a code but no redirect_uri", provider.Request{Provider: oauthv1alpha1.ProviderAura, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
+		{"Aston Club with a code but no redirect_uri", provider.Request{Provider: oauthv1alpha1.ProviderAstonClub, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
+	} {
+		t.Run(tt.name+" is a bad request", func(t *testing.T) {
+			srv, hits := countingServer(t)
+			req := tt.req
+			req.TokenURL, req.ClientID, req.ClientSecret = srv.URL+"/token", "id", "secret"
+			_ = mustFail(t, quickClient(), &req, provider.BadRequest)
+			if n := hits.Load(); n != 0 {
+				t.Errorf("%d requests were sent", n)
+			}
+		})
+	}
+	t.Run("a nil request is a bad request, not a panic", func(t *testing.T) {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("Token(nil) panicked: %v", r)
+			}
+		}()
+		_ = mustFail(t, quickClient(), nil, provider.BadRequest)
+	})
+}

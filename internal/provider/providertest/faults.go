@@ -30,7 +30,8 @@ import (
 // the documents say unless told otherwise with InjectFault.
 type Fault int
 
-// The faults.
+// The faults. Those that shape a lifetime or a refresh token leave Aurinko's answers, which
+// carry neither, as they are.
 const (
 	// FaultHTMLForbidden: a web application firewall's HTML 403 page, no OAuth error.
 	FaultHTMLForbidden Fault = iota + 1
