@@ -18,6 +18,7 @@ package provider
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -41,3 +42,8 @@ func (c *Client) HTTPClientForTest() *http.Client { return c.httpClient() }
 
 // TimeoutForTest is the bound of one token request.
 func (c *Client) TimeoutForTest() time.Duration { return c.timeout() }
+
+// ProxyForTest is the policy's wrapper of a Transport's Proxy function.
+func (p *AddressPolicy) ProxyForTest(next func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return p.proxy(next)
+}

@@ -220,3 +220,28 @@ func TestPolicyChecksTargetsSentThroughAProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyWrapsTheProxyFunction: the default client's Proxy function (ProxyFromEnvironment,
+// wrapped) refuses a blocked target before any proxy kind, SOCKS5 included, is used.
+func TestPolicyWrapsTheProxyFunction(t *testing.T) {
+	proxyURL, _ := url.Parse("socks5://127.0.0.1:1080")
+	proxy := provider.DefaultAddressPolicy().ProxyForTest(http.ProxyURL(proxyURL))
+	direct := provider.DefaultAddressPolicy().ProxyForTest(func(*http.Request) (*url.URL, error) { return nil, nil })
+	for _, tt := range []struct {
+		name, target string
+		proxy        func(*http.Request) (*url.URL, error)
+		blocked      bool
+	}{
+		{"refuses a blocked target of a proxied request", "https://169.254.169.254/token", proxy, true},
+		{"lets an allowed target through", "https://auth.example.com/token", proxy, false},
+		{"leaves a direct request to the dial check", "https://169.254.169.254/token", direct, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, tt.target, nil)
+			_, err := tt.proxy(req)
+			if blocked := err != nil && strings.Contains(err.Error(), "--token-url-policy"); blocked != tt.blocked {
+				t.Errorf("Proxy(%s) error = %v, want blocked %v", tt.target, err, tt.blocked)
+			}
+		})
+	}
+}
