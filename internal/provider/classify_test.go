@@ -26,7 +26,9 @@ import (
 	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
 )
 
-func TestTokenErrorKinds(t *testing.T) {
+// TestErrorClasses: every provider's path, against its fake, classifies each kind of
+// failure alike, with exactly one request (no retry).
+func TestErrorClasses(t *testing.T) {
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
 	for _, tt := range []struct {
 		name      string

@@ -32,7 +32,9 @@ import (
 	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
 )
 
-func TestTokenNetworkFailuresAreTransient(t *testing.T) {
+// TestNetworkFailures: no answer (a refused connection, a timeout) is transient, on every
+// path, and keeps its cause.
+func TestNetworkFailures(t *testing.T) {
 	for _, tg := range targets() {
 		t.Run("connection refused by a closed server ("+tg.name+")", func(t *testing.T) {
 			fake := tg.start(providertest.Options{})
@@ -106,7 +108,12 @@ func TestTokenOversizedResponsesAreTransient(t *testing.T) {
 	}
 }
 
-func TestTokenRedirectsAreNotFollowed(t *testing.T) {
+// TestRefusesNonHTTPSAndRedirects: credentials go only to the configured endpoint, over
+// https (http to loopback hosts): a redirect is not followed, and cleartext to another host
+// is not sent.
+func TestRefusesNonHTTPSAndRedirects(t *testing.T) {
+	t.Run("cleartext to other hosts", refusesCleartextToOtherHosts)
+
 	other, hits := countingServer(t)
 	// Another host: a different name and port than the redirecting server's 127.0.0.1.
 	elsewhere := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
@@ -139,7 +146,7 @@ func TestTokenRedirectsAreNotFollowed(t *testing.T) {
 	}
 }
 
-func TestTokenRefusesCleartextToOtherHosts(t *testing.T) {
+func refusesCleartextToOtherHosts(t *testing.T) {
 	discovery := staticServer(t, http.StatusOK, `{"issuer":"x","token_endpoint":"http://tokens.example.com/token"}`)
 	for _, tt := range []struct {
 		name      string
