@@ -52,6 +52,15 @@ func FuzzParseTokenResponse(f *testing.F) {
 				t.Fatalf("expiry before 1970: %s", tok.Expiry)
 			}
 		}
+		// A refresh token that came with an access token is never thrown away, whatever
+		// else the answer holds.
+		if fields, err := decodeAnswer(nil, body); err == nil {
+			at, _ := fields["access_token"].(string)
+			rt, _ := fields["refresh_token"].(string)
+			if tok, err := ParseTokenResponse(body, now); at != "" && (err != nil || tok.RefreshToken != rt) {
+				t.Fatalf("an answer with an access token lost it or its refresh token: %+v, %v", tok, err)
+			}
+		}
 		// Error text is bounded and valid UTF-8 whatever the provider sent.
 		e := classify(400, nil, body, newRedactor(&Request{ClientSecret: "secret-value"}))
 		if msg := e.Error(); len(msg) > 400 || !utf8.ValidString(msg) {
