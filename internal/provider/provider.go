@@ -211,7 +211,8 @@ const MaxResponseBytes = 1 << 20
 
 // Client performs token requests. Its zero value is usable.
 type Client struct {
-	// HTTPClient sends the requests. Nil: a hardened client built by NewHTTPClient.
+	// HTTPClient sends the requests. Nil: a hardened client as NewHTTPClient builds,
+	// with its timeouts from Timeout.
 	HTTPClient *http.Client
 	// Timeout bounds one token request, and every timeout of the default HTTP client's
 	// transport; zero: DefaultTimeout; at most MaxTimeout.
@@ -235,7 +236,9 @@ func (c *Client) timeout() time.Duration {
 	return min(c.Timeout, MaxTimeout)
 }
 
-// Token performs one token request for req, in its provider's dialect.
+// Token performs one token request for req, in its provider's dialect, with the provider's
+// defaults applied. A grant the provider does not take is refused before any request; an
+// error, whatever its path, carries none of the request's secrets.
 func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	if req == nil {
 		return nil, &Error{Kind: BadRequest, Err: errors.New("no token request")}
