@@ -57,7 +57,7 @@ func (aurinko) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	// Path-escaped, a "/" or "?" in the code stays inside the last segment. The URL now
 	// holds the code: the redactor knows its escaped form for transport errors.
 	endpoint := strings.TrimRight(base, "/") + "/" + url.PathEscape(req.Grant.Code)
-	status, header, raw, err := c.post(ctx, req, endpoint, nil, "", basicAuth(req.ClientID, req.ClientSecret, false))
+	status, header, raw, err := c.post(ctx, endpoint, nil, "", basicAuth(req.ClientID, req.ClientSecret, false))
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error
 		endpoint = req.TokenURL
 	case req.IssuerURL != "":
 		var err error
-		if endpoint, err = c.discoverTokenEndpoint(ctx, req, req.IssuerURL); err != nil {
+		if endpoint, err = c.discoverTokenEndpoint(ctx, req.IssuerURL); err != nil {
 			return nil, err
 		}
 	}

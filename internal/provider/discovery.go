@@ -69,7 +69,7 @@ func (d *discoveries) put(issuer, endpoint string, now time.Time) {
 // configuration, falling back to RFC 8414 authorization server metadata. The issuer's
 // trailing slash is dropped first: the documented Aurora issuers end in "/", and
 // "//.well-known" is not their document.
-func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer string) (string, error) {
+func (c *Client) discoverTokenEndpoint(ctx context.Context, issuer string) (string, error) {
 	if u, err := url.Parse(issuer); err == nil && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "") {
 		// RFC 8414 section 2: an issuer has no query or fragment (the API server refuses
 		// one too); appending the well-known path to it would make another URL.
@@ -93,7 +93,7 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 	rfc8414.Path, rfc8414.RawPath = "/.well-known/oauth-authorization-server"+u.Path, ""
 	var lastErr error
 	for _, doc := range []string{oidc.String(), rfc8414.String()} {
-		endpoint, err := c.fetchMetadata(ctx, req, doc, issuer)
+		endpoint, err := c.fetchMetadata(ctx, doc, issuer)
 		if err != nil {
 			// Only a missing OIDC document sends us to RFC 8414; an unavailable or
 			// unreachable issuer is reported as it is (transient), not hidden behind
@@ -113,7 +113,7 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, req *Request, issuer
 	return "", lastErr
 }
 
-func (c *Client) fetchMetadata(ctx context.Context, req *Request, u, issuer string) (string, error) {
+func (c *Client) fetchMetadata(ctx context.Context, u, issuer string) (string, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", &Error{Kind: BadRequest, Err: err}

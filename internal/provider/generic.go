@@ -26,7 +26,7 @@ import (
 )
 
 // reservedParameters are the request's own; extraParameters may not set them.
-var reservedParameters = []string{"grant_type", "client_id", "client_secret", "refresh_token", "code", "redirect_uri", "scope", paramAudience}
+var reservedParameters = []string{"grant_type", "client_id", "client_secret", GrantKeyRefreshToken, GrantKeyCode, GrantKeyRedirectURI, "scope", paramAudience}
 
 // generic is any RFC 6749 authorization server: client credentials, or a refresh token,
 // with the client authentication and body encoding the spec states (never detected), the
@@ -56,7 +56,7 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	endpoint := req.TokenURL
 	if endpoint == "" {
 		var err error
-		if endpoint, err = c.discoverTokenEndpoint(ctx, req, req.IssuerURL); err != nil {
+		if endpoint, err = c.discoverTokenEndpoint(ctx, req.IssuerURL); err != nil {
 			return nil, err
 		}
 	}

@@ -62,7 +62,7 @@ func echoedTokens(header http.Header, body []byte) []string {
 		return nil
 	}
 	var out []string
-	for _, k := range []string{"access_token", "refresh_token", "id_token", "accessToken", "userSession"} {
+	for _, k := range []string{"access_token", GrantKeyRefreshToken, "id_token", "accessToken", "userSession"} {
 		if v, ok := fields[k].(string); ok {
 			out = append(out, v)
 		}

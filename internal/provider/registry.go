@@ -62,11 +62,11 @@ func TraitsOf(p oauthv1alpha1.Provider) Traits {
 func (t Traits) GrantKeys() string {
 	switch {
 	case t.RefreshToken && t.Code:
-		return "refresh_token or code"
+		return GrantKeyRefreshToken + " or " + GrantKeyCode
 	case t.Code:
-		return "code"
+		return GrantKeyCode
 	case t.RefreshToken:
-		return "refresh_token"
+		return GrantKeyRefreshToken
 	}
 	return ""
 }

@@ -103,7 +103,7 @@ func (c *Client) exchange(ctx context.Context, req *Request, endpoint string, f 
 	if err != nil {
 		return nil, &Error{Kind: BadRequest, Err: err}
 	}
-	status, header, raw, err := c.post(ctx, req, endpoint, body, contentType, authorization)
+	status, header, raw, err := c.post(ctx, endpoint, body, contentType, authorization)
 	if err != nil {
 		return nil, err
 	}

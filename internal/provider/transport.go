@@ -140,7 +140,7 @@ func isLoopback(host string) bool {
 }
 
 // post sends one token request and returns the response body, read through the size cap.
-func (c *Client) post(ctx context.Context, req *Request, endpoint string, body io.Reader, contentType, authorization string) (int, http.Header, []byte, error) {
+func (c *Client) post(ctx context.Context, endpoint string, body io.Reader, contentType, authorization string) (int, http.Header, []byte, error) {
 	if err := checkURL(endpoint); err != nil {
 		return 0, nil, nil, err
 	}

@@ -47,7 +47,7 @@ func NewAurora(o Options) *Server {
 
 func (aurora) tokenPath() string { return "/oauth/token" }
 
-func (aurora) servesDiscovery(path string) bool { return path == "/.well-known/openid-configuration" }
+func (aurora) servesDiscovery(path string) bool { return path == wellKnownOIDC }
 
 func (aurora) read(_ *Server, r *http.Request, p *params, body []byte) (provider.GrantType, string) {
 	if reason := readFields(r, p, body, contentForm); reason != "" {

@@ -56,11 +56,11 @@ const (
 
 // cannedFaults answer in the token endpoint's stead: the request changes nothing.
 var cannedFaults = map[Fault]Failure{
-	FaultHTMLForbidden: {Status: http.StatusForbidden, Header: http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+	FaultHTMLForbidden: {Status: http.StatusForbidden, Header: http.Header{headerContentType: {"text/html; charset=utf-8"}},
 		Body: "<html><head><title>403 Forbidden</title></head><body><h1>Request blocked</h1><p>Your request was blocked by the web application firewall.</p></body></html>"},
-	FaultRequestTimeout: {Status: http.StatusRequestTimeout, Header: http.Header{"Content-Type": {"text/html"}, "Connection": {"close"}},
+	FaultRequestTimeout: {Status: http.StatusRequestTimeout, Header: http.Header{headerContentType: {"text/html"}, "Connection": {"close"}},
 		Body: "<html><body><h1>408 Request Time-out</h1>Your browser didn't send a complete request in time.</body></html>"},
-	FaultErrorIn200: {Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+	FaultErrorIn200: {Status: http.StatusOK, Header: http.Header{headerContentType: {"application/json"}},
 		Body: `{"error":"invalid_grant","error_description":"The grant is invalid (answered with a 200)"}`},
 }
 

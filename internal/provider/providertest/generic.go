@@ -49,7 +49,7 @@ func NewGeneric(o Options, auth oauthv1alpha1.ClientAuthentication, enc oauthv1a
 func (generic) tokenPath() string { return "/token" }
 
 func (generic) servesDiscovery(path string) bool {
-	return path == "/.well-known/openid-configuration" || path == "/.well-known/oauth-authorization-server"
+	return path == wellKnownOIDC || path == wellKnownRFC8414
 }
 
 func (d generic) contentType() string {

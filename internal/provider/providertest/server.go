@@ -92,6 +92,15 @@ type Failure struct {
 	Body   string
 }
 
+// Paths of the discovery documents: OpenID Connect's, and RFC 8414's.
+const (
+	wellKnownOIDC    = "/.well-known/openid-configuration"
+	wellKnownRFC8414 = "/.well-known/oauth-authorization-server"
+)
+
+// headerContentType names the header.
+const headerContentType = "Content-Type"
+
 // Content types of token requests.
 const (
 	contentForm      = "application/x-www-form-urlencoded"
@@ -399,7 +408,7 @@ func (s *Server) recordAccessToken(at string, lifetime time.Duration) {
 
 // oauthError writes an RFC 6749 section 5.2 error.
 func oauthError(w http.ResponseWriter, status int, code, description string) {
-	w.Header().Set("Content-Type", contentJSON)
+	w.Header().Set(headerContentType, contentJSON)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
@@ -414,7 +423,7 @@ func (s *Server) reject(w http.ResponseWriter, reason string) {
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", contentJSON)
+	w.Header().Set(headerContentType, contentJSON)
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -444,7 +453,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.discoveries++
-	hidden := r.URL.Path == "/.well-known/openid-configuration" && !s.oidcDiscovery
+	hidden := r.URL.Path == wellKnownOIDC && !s.oidcDiscovery
 	s.mu.Unlock()
 	switch {
 	case r.Method != http.MethodGet:
@@ -532,8 +541,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 				w.Header().Add(k, v)
 			}
 		}
-		if w.Header().Get("Content-Type") == "" {
-			w.Header().Set("Content-Type", contentJSON)
+		if w.Header().Get(headerContentType) == "" {
+			w.Header().Set(headerContentType, contentJSON)
 		}
 		w.WriteHeader(f.Status)
 		_, _ = w.Write([]byte(f.Body))
@@ -598,7 +607,7 @@ func (s *Server) nextFailure() (Failure, bool) {
 // readFields reads a form, multipart or JSON body of one of the accepted media types into
 // p, and says what departs from the document.
 func readFields(r *http.Request, p *params, body []byte, accepted ...string) string {
-	mediaType, mparams, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mediaType, mparams, err := mime.ParseMediaType(r.Header.Get(headerContentType))
 	if err != nil {
 		return "no valid Content-Type"
 	}
@@ -841,7 +850,7 @@ func (s *Server) writeToken(w http.ResponseWriter, a tokenAnswer, p *params, gra
 		s.faults = s.faults[1:]
 		contentType = s.shape(f, a, p, grant)
 	}
-	w.Header().Set("Content-Type", contentType)
+	w.Header().Set(headerContentType, contentType)
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(map[string]any(a))
 }
