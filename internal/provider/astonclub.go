@@ -17,7 +17,6 @@ limitations under the License.
 package provider
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -35,24 +34,27 @@ var astonClubHosts = map[oauthv1alpha1.Environment]string{
 	oauthv1alpha1.EnvironmentSandbox:    "https://auth-sandbox.astonclub.com.au",
 }
 
-func (astonClub) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	switch req.Grant.Type {
-	case GrantRefreshToken, GrantAuthorizationCode:
-	default:
-		return nil, unsupported(req.Provider, req.Grant.Type)
+// Traits: the document's code exchange marks redirect_uri Required.
+func (astonClub) Traits() Traits {
+	return Traits{RefreshToken: true, Code: true, CodeRequires: []string{GrantKeyRedirectURI}}
+}
+
+func (astonClub) Defaults(req *Request) {
+	if req.Environment == "" {
+		req.Environment = oauthv1alpha1.EnvironmentProduction
 	}
+}
+
+func (astonClub) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
 	endpoint := req.TokenURL
 	if endpoint == "" {
-		host, ok := astonClubHosts[cmp.Or(req.Environment, oauthv1alpha1.EnvironmentProduction)]
+		host, ok := astonClubHosts[req.Environment]
 		if !ok {
 			return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("environment %q is not an Aston Club environment (Production or Sandbox)", req.Environment)}
 		}
 		endpoint = host + "/v1/token"
 	}
-	f, err := grantForm(req)
-	if err != nil {
-		return nil, err
-	}
+	f := grantForm(req)
 	f.set("client_id", req.ClientID)
 	f.set("client_secret", req.ClientSecret)
 	return c.exchange(ctx, req, endpoint, f, encodeJSON, "")

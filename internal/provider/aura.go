@@ -25,16 +25,16 @@ import "context"
 // redirect_uri), not of its field lists (code, redirect_url).
 type aura struct{}
 
+// Traits: the document's code exchange sends redirect_uri; its refresh sends the refresh
+// token.
+func (aura) Traits() Traits {
+	return Traits{RefreshToken: true, Code: true, CodeRequires: []string{GrantKeyRedirectURI}}
+}
+
+func (aura) Defaults(*Request) {}
+
 func (aura) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	switch req.Grant.Type {
-	case GrantRefreshToken, GrantAuthorizationCode:
-	default:
-		return nil, unsupported(req.Provider, req.Grant.Type)
-	}
-	f, err := grantForm(req)
-	if err != nil {
-		return nil, err
-	}
+	f := grantForm(req)
 	f.set("client_id", req.ClientID)
 	f.set("client_secret", req.ClientSecret)
 	return c.exchange(ctx, req, req.TokenURL, f, encodeMultipart, "")

@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,10 +36,13 @@ type aurinko struct{}
 
 const aurinkoTokenURL = "https://api.aurinko.io/v1/auth/token"
 
+// Traits: a code, exchanged once; the answer has no refresh token, and the code travels in
+// the URL path, with nothing else (no redirect_uri, no PKCE verifier).
+func (aurinko) Traits() Traits { return Traits{Code: true} }
+
+func (aurinko) Defaults(*Request) {}
+
 func (aurinko) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	if req.Grant.Type != GrantAuthorizationCode || req.Grant.Code == "" {
-		return nil, unsupported(req.Provider, req.Grant.Type)
-	}
 	if req.Grant.Code == "." || req.Grant.Code == ".." {
 		// A path segment that servers and proxies resolve away.
 		return nil, &Error{Kind: BadRequest, Err: errors.New("the code is not a valid path segment")}
@@ -53,72 +57,58 @@ func (aurinko) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	// Path-escaped, a "/" or "?" in the code stays inside the last segment. The URL now
 	// holds the code: the redactor knows its escaped form for transport errors.
 	endpoint := strings.TrimRight(base, "/") + "/" + url.PathEscape(req.Grant.Code)
-	status, header, raw, err := c.post(ctx, req, endpoint, nil, "", basicAuth(req.ClientID, req.ClientSecret, false))
+	status, header, raw, err := c.post(ctx, endpoint, nil, "", basicAuth(req.ClientID, req.ClientSecret, false))
 	if err != nil {
 		return nil, err
 	}
 	return c.answer(req, status, header, raw, parseAurinkoResponse)
 }
 
-// parseAurinkoResponse reads Aurinko's token response.
-func parseAurinkoResponse(body []byte, _ time.Time) (*Token, error) {
-	var r struct {
-		AccessToken string          `json:"accessToken"`
-		UserSession string          `json:"userSession"`
-		AccountID   json.RawMessage `json:"accountId"`
-		UserID      string          `json:"userId"`
+// parseAurinkoResponse reads Aurinko's token response: accessToken, and the ids, which
+// may come as numbers or as strings.
+func parseAurinkoResponse(header http.Header, body []byte, _ time.Time) (*Token, error) {
+	fields, err := decodeAnswer(header, body)
+	if err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, errors.New("malformed token response: not a JSON object")
-	}
-	if r.AccessToken == "" {
+	at, _ := fields["accessToken"].(string)
+	if at == "" {
 		return nil, errors.New("malformed token response: no accessToken")
 	}
-	accountID, err := decimal(r.AccountID)
-	if err != nil {
-		return nil, errors.New("malformed token response: accountId is not a number")
-	}
 	tok := &Token{
-		AccessToken: r.AccessToken,
+		AccessToken: at,
 		TokenType:   "Bearer",
-		Expiry:      jwtExpiry(r.AccessToken),
+		Expiry:      jwtExpiry(at),
 		Extra:       map[string]string{},
 	}
-	// What did not come is left out, rather than written to the workload Secret empty.
-	for k, v := range map[string]string{
-		oauthv1alpha1.KeyUserSession: r.UserSession,
-		oauthv1alpha1.KeyAccountID:   accountID,
-		oauthv1alpha1.KeyUserID:      r.UserID,
+	// What did not come, or came as neither a string nor a number, is left out rather
+	// than written to the workload Secret empty.
+	for key, field := range map[string]string{
+		oauthv1alpha1.KeyUserSession: "userSession",
+		oauthv1alpha1.KeyAccountID:   "accountId",
+		oauthv1alpha1.KeyUserID:      "userId",
 	} {
-		if v != "" {
-			tok.Extra[k] = v
+		if v := identifier(fields[field]); v != "" {
+			tok.Extra[key] = v
 		}
 	}
 	return tok, nil
 }
 
-// decimal renders accountId in plain decimal: an integer literal as it came (every digit,
-// however large), an exponent form such as 1.23e2 as 123; a string is kept as it is.
-func decimal(raw json.RawMessage) (string, error) {
-	s := strings.TrimSpace(string(raw))
-	switch {
-	case s == "" || s == "null":
-		return "", nil
-	case strings.HasPrefix(s, `"`):
-		var v string
-		err := json.Unmarshal(raw, &v)
-		return v, err
+// identifier renders an id as text: a string as it is; a number in plain decimal, an
+// integer literal as it came (every digit, however large), an exponent form such as 1.23e2
+// as 123; anything else as "".
+func identifier(v any) string {
+	switch id := v.(type) {
+	case string:
+		return id
+	case json.Number:
+		if strings.Trim(id.String(), "-0123456789") == "" {
+			return id.String()
+		}
+		if f, err := id.Float64(); err == nil {
+			return strconv.FormatFloat(f, 'f', -1, 64)
+		}
 	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return "", err
-	}
-	if strings.Trim(n.String(), "-0123456789") == "" {
-		return n.String(), nil
-	}
-	f, err := n.Float64()
-	if err != nil {
-		return "", err
-	}
-	return strconv.FormatFloat(f, 'f', -1, 64), nil
+	return ""
 }

@@ -17,11 +17,9 @@ limitations under the License.
 package provider
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-
-	"golang.org/x/oauth2"
+	"strings"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
@@ -36,11 +34,17 @@ var auroraEnvironments = map[oauthv1alpha1.Environment]struct{ tokenURL, audienc
 	oauthv1alpha1.EnvironmentDev:  {"https://aurora-dev.uk.auth0.com/oauth/token", "https://dev.client.integration.aurora.co.uk"},
 }
 
-func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	if t := req.Grant.Type; t != "" && t != GrantClientCredentials {
-		return nil, unsupported(req.Provider, t)
+// Traits: client credentials only; the document describes no user grant.
+func (aurora) Traits() Traits { return Traits{ClientCredentials: true} }
+
+func (aurora) Defaults(req *Request) {
+	if req.Environment == "" {
+		req.Environment = oauthv1alpha1.EnvironmentLive
 	}
-	env, ok := auroraEnvironments[cmp.Or(req.Environment, oauthv1alpha1.EnvironmentLive)]
+}
+
+func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
+	env, ok := auroraEnvironments[req.Environment]
 	if !ok {
 		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("environment %q is not an Aurora environment (Live or Dev)", req.Environment)}
 	}
@@ -50,7 +54,7 @@ func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error
 		endpoint = req.TokenURL
 	case req.IssuerURL != "":
 		var err error
-		if endpoint, err = c.discoverTokenEndpoint(ctx, req, req.IssuerURL); err != nil {
+		if endpoint, err = c.discoverTokenEndpoint(ctx, req.IssuerURL); err != nil {
 			return nil, err
 		}
 	}
@@ -58,7 +62,12 @@ func (aurora) Token(ctx context.Context, c *Client, req *Request) (*Token, error
 	if audience == "" {
 		audience = env.audience
 	}
+	f := grantForm(req)
 	// The client id and secret go in the body, as the document's "Manually" example sends
 	// them (it allows the header too; the style is stated, never detected).
-	return c.clientCredentials(ctx, req, endpoint, oauth2.AuthStyleInParams, map[string]string{paramAudience: audience})
+	f.set("client_id", req.ClientID)
+	f.set("client_secret", req.ClientSecret)
+	f.set(paramAudience, audience)
+	f.set("scope", strings.Join(req.Scopes, " "))
+	return c.exchange(ctx, req, endpoint, f, encodeForm, "")
 }

@@ -16,10 +16,34 @@ limitations under the License.
 
 package provider
 
-// ForgetDiscoveries empties the process-wide discovery cache, so that a test counting
-// discovery requests is not served from an earlier test's server on a reused port.
-func ForgetDiscoveries() {
-	discovery.Lock()
-	defer discovery.Unlock()
-	clear(discovery.entries)
+import (
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// What the tests in package provider_test reach inside for: the tests live there, beside
+// the fakes of providertest, which imports this package.
+var (
+	Classify            = classify
+	NewRedactor         = newRedactor
+	RetryAfter          = retryAfter
+	Identifier          = identifier
+	ErrResponseTooLarge = errResponseTooLarge
+)
+
+const MaxDescription = maxDescription
+
+// Error is the redactor's error, for the tests.
+func (r redactor) Error(err error) error { return r.error(err) }
+
+// HTTPClientForTest is the HTTP client a request would go through.
+func (c *Client) HTTPClientForTest() *http.Client { return c.httpClient() }
+
+// TimeoutForTest is the bound of one token request.
+func (c *Client) TimeoutForTest() time.Duration { return c.timeout() }
+
+// ProxyForTest is the policy's wrapper of a Transport's Proxy function.
+func (p *AddressPolicy) ProxyForTest(next func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return p.proxy(next)
 }

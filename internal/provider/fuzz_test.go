@@ -17,6 +17,7 @@ limitations under the License.
 package provider
 
 import (
+	"net/http"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -31,8 +32,13 @@ func FuzzParseTokenResponse(f *testing.F) {
 	f.Add([]byte(`{"expires_in":"-1"}`))
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, parse := range []func([]byte, time.Time) (*Token, error){ParseTokenResponse, parseAurinkoResponse} {
-			tok, err := parse(body, now)
+		form := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+		for _, parse := range []func() (*Token, error){
+			func() (*Token, error) { return ParseTokenResponse(body, now) },
+			func() (*Token, error) { return parseTokenResponse(form, body, now) },
+			func() (*Token, error) { return parseAurinkoResponse(nil, body, now) },
+		} {
+			tok, err := parse()
 			if err != nil {
 				if tok != nil {
 					t.Fatalf("a token with an error: %+v", tok)
@@ -44,6 +50,15 @@ func FuzzParseTokenResponse(f *testing.F) {
 			}
 			if !tok.Expiry.IsZero() && tok.Expiry.Before(time.Unix(0, 0)) {
 				t.Fatalf("expiry before 1970: %s", tok.Expiry)
+			}
+		}
+		// A refresh token that came with an access token is never thrown away, whatever
+		// else the answer holds.
+		if fields, err := decodeAnswer(nil, body); err == nil {
+			at, _ := fields["access_token"].(string)
+			rt, _ := fields["refresh_token"].(string)
+			if tok, err := ParseTokenResponse(body, now); at != "" && (err != nil || tok.RefreshToken != rt) {
+				t.Fatalf("an answer with an access token lost it or its refresh token: %+v, %v", tok, err)
 			}
 		}
 		// Error text is bounded and valid UTF-8 whatever the provider sent.

@@ -19,63 +19,52 @@ package provider
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
-
-	"golang.org/x/oauth2"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
 // reservedParameters are the request's own; extraParameters may not set them.
-var reservedParameters = []string{"grant_type", "client_id", "client_secret", "refresh_token", "code", "redirect_uri", "scope", paramAudience}
+var reservedParameters = []string{"grant_type", "client_id", "client_secret", GrantKeyRefreshToken, GrantKeyCode, GrantKeyRedirectURI, "scope", paramAudience}
 
 // generic is any RFC 6749 authorization server: client credentials, or a refresh token,
 // with the client authentication and body encoding the spec states (never detected), the
 // extra parameters it lists, and the token endpoint given or discovered.
 type generic struct{}
 
-func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	switch req.Grant.Type {
-	case "", GrantClientCredentials, GrantRefreshToken:
-	default:
-		return nil, unsupported(req.Provider, req.Grant.Type)
+// Traits: client credentials without a grant Secret, a refresh token with one.
+func (generic) Traits() Traits { return Traits{ClientCredentials: true, RefreshToken: true} }
+
+func (generic) Defaults(req *Request) {
+	if req.ClientAuthentication == "" {
+		req.ClientAuthentication = oauthv1alpha1.ClientAuthenticationBasic
 	}
+	if req.RequestEncoding == "" {
+		req.RequestEncoding = oauthv1alpha1.RequestEncodingForm
+	}
+}
+
+func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, error) {
 	for name := range req.ExtraParameters {
 		if slices.Contains(reservedParameters, name) {
-			// The API server refuses these too; x/oauth2 would fail on some of them, and the
-			// others would silently replace what the request itself sends.
+			// The API server refuses these too: they would silently replace what the
+			// request itself sends.
 			return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("spec.extraParameters must not set %s", name)}
 		}
 	}
 	endpoint := req.TokenURL
 	if endpoint == "" {
 		var err error
-		if endpoint, err = c.discoverTokenEndpoint(ctx, req, req.IssuerURL); err != nil {
+		if endpoint, err = c.discoverTokenEndpoint(ctx, req.IssuerURL); err != nil {
 			return nil, err
 		}
 	}
 	basic := req.ClientAuthentication != oauthv1alpha1.ClientAuthenticationBody
-	params := map[string]string{paramAudience: req.Audience}
-	maps.Copy(params, req.ExtraParameters)
-	cc := req.Grant.Type == "" || req.Grant.Type == GrantClientCredentials
-	if cc && (req.RequestEncoding == "" || req.RequestEncoding == oauthv1alpha1.RequestEncodingForm) {
-		style := oauth2.AuthStyleInParams
-		if basic {
-			style = oauth2.AuthStyleInHeader
-		}
-		return c.clientCredentials(ctx, req, endpoint, style, params)
-	}
-	// Refresh tokens, and the JSON and multipart encodings, are outside x/oauth2.
-	f, err := grantForm(req)
-	if err != nil {
-		return nil, err
-	}
-	if len(req.Scopes) > 0 {
-		f.set("scope", strings.Join(req.Scopes, " "))
-	}
-	for k, v := range params {
+	f := grantForm(req)
+	f.set("scope", strings.Join(req.Scopes, " "))
+	f.set(paramAudience, req.Audience)
+	for k, v := range req.ExtraParameters {
 		f.set(k, v)
 	}
 	authorization := ""

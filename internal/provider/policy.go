@@ -17,9 +17,12 @@ limitations under the License.
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 )
@@ -78,12 +81,13 @@ func DefaultAddressPolicy() *AddressPolicy {
 	return p
 }
 
-// Blocks reports whether the address is refused.
+// Blocks reports whether the address is refused. An IPv6 zone (fe80::1%eth0) is no
+// escape: netip's prefixes contain no zoned address, so the zone is dropped first.
 func (p *AddressPolicy) Blocks(addr netip.Addr) bool {
 	if p == nil {
 		return false
 	}
-	addr = addr.Unmap()
+	addr = addr.WithZone("").Unmap()
 	for _, b := range p.blocked {
 		if b.Contains(addr) {
 			return true
@@ -92,10 +96,17 @@ func (p *AddressPolicy) Blocks(addr netip.Addr) bool {
 	return false
 }
 
-// errBlockedAddress is the dial error for a blocked address.
-type errBlockedAddress struct{ addr string }
+// errBlockedAddress is the error for a blocked address: dialled, or the target of a
+// request sent through a proxy. It names addresses only.
+type errBlockedAddress struct {
+	addr string
+	name string // the host name that resolved to addr, for a proxied request
+}
 
 func (e *errBlockedAddress) Error() string {
+	if e.name != "" {
+		return fmt.Sprintf("%s resolves to %s, which the manager's --token-url-policy blocks (checked before sending through the proxy)", e.name, e.addr)
+	}
 	return fmt.Sprintf("address %s is blocked by the manager's --token-url-policy", e.addr)
 }
 
@@ -113,4 +124,60 @@ func (p *AddressPolicy) control(_, address string, _ syscall.RawConn) error {
 		return &errBlockedAddress{addr: addr.String()}
 	}
 	return nil
+}
+
+// checkTarget enforces the policy on a request's target host when the request goes
+// through a proxy: the dialler then sees only the proxy's address, and the target would go
+// out in a CONNECT. A literal address is checked as it is; a name is resolved with the
+// default resolver, and refused if any of its addresses is blocked. A name that does not
+// resolve here is left to the proxy: where the only way out is a proxy, outside names
+// often resolve there alone.
+func (p *AddressPolicy) checkTarget(ctx context.Context, host string) error {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if p.Blocks(addr) {
+			return &errBlockedAddress{addr: addr.WithZone("").String()}
+		}
+		return nil
+	}
+	if p == nil || len(p.blocked) == 0 {
+		return nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, addr := range addrs {
+		if p.Blocks(addr) {
+			return &errBlockedAddress{addr: addr.WithZone("").Unmap().String(), name: host}
+		}
+	}
+	return nil
+}
+
+// proxy wraps a Transport's Proxy function: a request that will go through a proxy has
+// its target checked first (all proxy kinds, SOCKS5 included).
+func (p *AddressPolicy) proxy(next func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (*url.URL, error) {
+		u, err := next(r)
+		if err != nil || u == nil {
+			return u, err
+		}
+		if err := p.checkTarget(r.Context(), r.URL.Host); err != nil {
+			return nil, err
+		}
+		return u, nil
+	}
+}
+
+// proxyConnectHeader is a Transport's GetProxyConnectHeader: the last word before a
+// CONNECT goes out, it checks the target even when the Transport's Proxy function has been
+// replaced.
+func (p *AddressPolicy) proxyConnectHeader(ctx context.Context, _ *url.URL, target string) (http.Header, error) {
+	if err := p.checkTarget(ctx, target); err != nil {
+		return nil, err
+	}
+	return nil, nil
 }

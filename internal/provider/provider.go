@@ -47,6 +47,10 @@ type Grant struct {
 	RefreshToken string
 	Code         string
 	RedirectURI  string
+	// CodeVerifier is the PKCE verifier (RFC 7636) of the authorization request that issued
+	// Code: sent as code_verifier with the code exchange when set, by the providers whose
+	// exchange has a body (Aurinko's has none).
+	CodeVerifier string
 }
 
 // Request is everything one token request needs: the connection's spec, resolved to plain
@@ -85,20 +89,17 @@ type Token struct {
 	Extra map[string]string
 }
 
-// Provider performs one token request in one provider's dialect.
+// Provider is one provider's dialect: what it declares about itself, and one token request.
+// Implementations live one per file and are listed in the registry (registry.go).
 type Provider interface {
+	// Traits declares the grants the provider takes and what its code exchange needs.
+	Traits() Traits
+	// Defaults fills in what the spec leaves to the provider's document.
+	Defaults(req *Request)
 	// Token performs exactly one token request (plus, where the provider is configured
-	// for it, one discovery request) and returns the normalised token.
+	// for it, one discovery request) and returns the normalised token. req carries the
+	// provider's defaults, and a grant its Traits allow.
 	Token(ctx context.Context, c *Client, req *Request) (*Token, error)
-}
-
-// providers is the registry: adding a provider is one file and one line here.
-var providers = map[oauthv1alpha1.Provider]Provider{
-	oauthv1alpha1.ProviderAurora:    aurora{},
-	oauthv1alpha1.ProviderAura:      aura{},
-	oauthv1alpha1.ProviderAstonClub: astonClub{},
-	oauthv1alpha1.ProviderAurinko:   aurinko{},
-	oauthv1alpha1.ProviderGeneric:   generic{},
 }
 
 // Kind classifies a failed token request so the controller can act on it.
@@ -106,31 +107,47 @@ type Kind int
 
 // The kinds of failure.
 const (
-	// Transient failures (network, timeout, 5xx, 429, malformed or oversized body) are
-	// retried with backoff.
+	// Transient failures (network, timeout, 5xx, 429, any answer without an RFC 6749
+	// section 5.2 error such as a gateway's HTML 403 or a 408, a malformed or oversized
+	// body) are retried with backoff.
 	Transient Kind = iota
-	// InvalidGrant means the grant is no longer accepted: a human must re-authorise.
+	// InvalidGrant means the grant is no longer accepted (invalid_grant): a human must
+	// re-authorise.
 	InvalidGrant
 	// InvalidClient means the client credentials are refused (invalid_client,
 	// unauthorized_client).
 	InvalidClient
-	// BadRequest is any other permanent refusal (4xx): the spec or the input must change.
+	// BadRequest is a permanent refusal of the request itself (invalid_request,
+	// invalid_scope, unsupported_grant_type, a redirect, or a request this package will not
+	// send): the spec or the input must change.
 	BadRequest
 )
 
+// kindNames are the one place the kinds are named: in Go and conditions (String), and in
+// metric labels (Label).
+var kindNames = [...]struct{ name, label string }{
+	Transient:     {"Transient", "transient"},
+	InvalidGrant:  {"InvalidGrant", "invalid_grant"},
+	InvalidClient: {"InvalidClient", "invalid_client"},
+	BadRequest:    {"BadRequest", "bad_request"},
+}
+
 // String returns the name of the kind.
 func (k Kind) String() string {
-	switch k {
-	case Transient:
-		return "Transient"
-	case InvalidGrant:
-		return "InvalidGrant"
-	case InvalidClient:
-		return "InvalidClient"
-	case BadRequest:
-		return "BadRequest"
+	if k < 0 || int(k) >= len(kindNames) {
+		return fmt.Sprintf("Kind(%d)", int(k))
 	}
-	return fmt.Sprintf("Kind(%d)", int(k))
+	return kindNames[k].name
+}
+
+// Label returns the kind's name in metric labels (the result of
+// tokenwarden_token_requests_total): transient, invalid_grant, invalid_client,
+// bad_request.
+func (k Kind) Label() string {
+	if k < 0 || int(k) >= len(kindNames) {
+		return "unknown"
+	}
+	return kindNames[k].label
 }
 
 // Error is a failed token request. Its text carries the provider's `error` code and a
@@ -184,14 +201,21 @@ func KindOf(err error) Kind {
 // DefaultTimeout bounds one token request, discovery included.
 const DefaultTimeout = 30 * time.Second
 
+// MaxTimeout is the longest Client.Timeout honoured (a longer one is cut to it): with it, a
+// token request and the storing of its answer fit within a minute. The manager validates
+// --token-request-timeout against it.
+const MaxTimeout = 45 * time.Second
+
 // MaxResponseBytes caps every response body read.
 const MaxResponseBytes = 1 << 20
 
 // Client performs token requests. Its zero value is usable.
 type Client struct {
-	// HTTPClient sends the requests. Nil: a hardened client built by NewHTTPClient.
+	// HTTPClient sends the requests. Nil: a hardened client as NewHTTPClient builds,
+	// with its timeouts from Timeout.
 	HTTPClient *http.Client
-	// Timeout bounds one token request; zero: DefaultTimeout.
+	// Timeout bounds one token request, and every timeout of the default HTTP client's
+	// transport; zero: DefaultTimeout; at most MaxTimeout.
 	Timeout time.Duration
 	// Now is the clock used to turn expires_in into an expiry; nil: time.Now.
 	Now func() time.Time
@@ -199,6 +223,42 @@ type Client struct {
 	// nil: DefaultAddressPolicy.
 	Policy *AddressPolicy
 
-	once sync.Once
-	hc   *http.Client
+	once       sync.Once
+	hc         *http.Client
+	discovered discoveries
+}
+
+// timeout is the bound of one token request.
+func (c *Client) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return min(c.Timeout, MaxTimeout)
+}
+
+// Token performs one token request for req, in its provider's dialect, with the provider's
+// defaults applied. A grant the provider does not take is refused before any request; an
+// error, whatever its path, carries none of the request's secrets.
+func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
+	if req == nil {
+		return nil, &Error{Kind: BadRequest, Err: errors.New("no token request")}
+	}
+	if c == nil {
+		c = &Client{}
+	}
+	p, ok := registry[req.Provider]
+	if !ok {
+		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("unknown provider %q", req.Provider)}
+	}
+	r := WithDefaults(*req) // the caller's request stays as it was
+	if err := p.Traits().checkGrant(r.Provider, r.Grant); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	tok, err := p.Token(ctx, c, &r)
+	if err != nil {
+		return nil, redact(&r, err)
+	}
+	return tok, nil
 }

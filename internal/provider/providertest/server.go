@@ -15,17 +15,21 @@ limitations under the License.
 */
 
 // Package providertest holds strict fake token endpoints for each provider, on httptest
-// servers. They reproduce the providers' documents to the letter and reject (400 with an
-// RFC 6749 error, and a recorded reason) any request that departs from them: wrong method
-// or content type, a missing field, client credentials in the wrong place, a reused Aura
-// refresh token (which, as RFC 9700 reuse detection does, revokes the whole grant), a
-// reused code. They count requests by grant, fail the next N requests on demand, and issue
-// short lifetimes on demand. The controller's tests and the local demo both use them.
+// servers, one file per provider's document. They reproduce the documents to the letter
+// and reject (400 with an RFC 6749 error, and a recorded reason) any request that departs
+// from them: wrong method or content type, a missing or unknown field, client credentials
+// in the wrong place, a reused Aura refresh token (which, as RFC 9700 reuse detection does,
+// revokes the whole grant), a reused code, a wrong PKCE verifier. They count requests by
+// grant, fail the next N requests on demand, inject the faults that real servers and the
+// boxes in front of them send (faults.go), and issue short lifetimes on demand. The
+// controller's tests and the local demo both use them.
 package providertest
 
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -51,8 +55,15 @@ type Options struct {
 	// ClientID and ClientSecret are the registered client; defaults "test-client" and a
 	// random secret.
 	ClientID, ClientSecret string
-	// Lifetime is the expires_in of issued access tokens; zero: one hour.
+	// Lifetime is the expires_in of issued access tokens; zero: the document's (Aston
+	// Club's one year), else one hour. A caller's lifetime always applies: the
+	// controller's tests set seconds to see refreshes.
 	Lifetime time.Duration
+	// RedirectURI is the redirect URI registered with codes; default
+	// https://app.example.com/oauth/callback.
+	RedirectURI string
+	// Environment is Aurora's environment, whose audience alone it accepts; default Live.
+	Environment oauthv1alpha1.Environment
 }
 
 // TokenRequest is what a fake recorded of one token request.
@@ -64,8 +75,8 @@ type TokenRequest struct {
 	MediaType string
 	// ClientAuth says where the client credentials came: "basic", "body", "both" or "none".
 	ClientAuth string
-	// Params are the body parameters, client_secret, refresh_token and code replaced by
-	// "[redacted]".
+	// Params are the body parameters, client_secret, refresh_token, code and
+	// code_verifier replaced by "[redacted]".
 	Params map[string]string
 	// Rejection is why the request was refused as not following the document, if it was.
 	Rejection string
@@ -81,24 +92,14 @@ type Failure struct {
 	Body   string
 }
 
-type dialect int
-
+// Paths of the discovery documents: OpenID Connect's, and RFC 8414's.
 const (
-	dialectAurora dialect = iota
-	dialectAura
-	dialectAstonClub
-	dialectAurinko
-	dialectGeneric
+	wellKnownOIDC    = "/.well-known/openid-configuration"
+	wellKnownRFC8414 = "/.well-known/oauth-authorization-server"
 )
 
-// Paths of the token endpoints.
-const (
-	auroraPath    = "/oauth/token"
-	auraPath      = "/oauth/token"
-	astonClubPath = "/v1/token"
-	aurinkoPath   = "/v1/auth/token"
-	genericPath   = "/token"
-)
+// headerContentType names the header.
+const headerContentType = "Content-Type"
 
 // Content types of token requests.
 const (
@@ -107,15 +108,27 @@ const (
 	contentJSON      = "application/json"
 )
 
-// Aurora's documented audiences.
-var auroraAudiences = []string{"https://api.client.integration.aurora.co.uk", "https://dev.client.integration.aurora.co.uk"}
+// dialect is one provider's document: where its token endpoint is, what a request must
+// look like, and what it answers. One file each.
+type dialect interface {
+	// tokenPath is the token endpoint's path (Aurinko: the base the code is appended to).
+	tokenPath() string
+	// servesDiscovery says whether the provider serves a discovery document at path.
+	servesDiscovery(path string) bool
+	// read reads a token request (its body already read) as the document says it comes,
+	// and says what departs from it.
+	read(s *Server, r *http.Request, p *params, body []byte) (provider.GrantType, string)
+	// authenticate checks the client credentials: a status and an OAuth error when they
+	// are wrong.
+	authenticate(s *Server, p *params) (int, string, string)
+	// answer answers an accepted request; called with s.mu held.
+	answer(s *Server, w http.ResponseWriter, r *http.Request, p *params, grant provider.GrantType)
+}
 
 // Server is one fake provider. Its methods are safe for concurrent use.
 type Server struct {
 	srv     *httptest.Server
 	dialect dialect
-	auth    oauthv1alpha1.ClientAuthentication
-	enc     oauthv1alpha1.RequestEncoding
 
 	closed    chan struct{} // closed by Close: delayed answers give up
 	closeOnce sync.Once
@@ -125,11 +138,13 @@ type Server struct {
 	discoveries      int
 	log              []TokenRequest
 	clientID, secret string
+	redirectURI      string
 	lifetime         time.Duration
 	omitExpiresIn    bool
 	omitRefreshToken bool
 	delay            time.Duration
 	failures         []Failure
+	faults           []Fault
 	codes            map[string]*credential
 	refreshTokens    map[string]*credential
 	revoked          map[int]bool
@@ -146,15 +161,18 @@ type Server struct {
 type credential struct {
 	family int
 	used   bool
+	// challenge is the S256 PKCE challenge a code was issued with (RFC 7636), if any.
+	challenge string
 }
 
-func newServer(d dialect, o Options) *Server {
+func newServer(d dialect, o Options, defaultLifetime time.Duration) *Server {
 	s := &Server{
 		dialect:       d,
 		closed:        make(chan struct{}),
 		oidcDiscovery: true,
 		clientID:      o.ClientID,
 		secret:        o.ClientSecret,
+		redirectURI:   o.RedirectURI,
 		lifetime:      o.Lifetime,
 		codes:         map[string]*credential{},
 		refreshTokens: map[string]*credential{},
@@ -168,38 +186,14 @@ func newServer(d dialect, o Options) *Server {
 	if s.secret == "" {
 		s.secret = randomString("client-secret-")
 	}
+	if s.redirectURI == "" {
+		s.redirectURI = "https://app.example.com/oauth/callback"
+	}
 	if s.lifetime == 0 {
-		s.lifetime = time.Hour
+		s.lifetime = defaultLifetime
 	}
 	s.material = append(s.material, s.secret)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	return s
-}
-
-// NewAurora starts a fake Aurora: client credentials with audience, form-encoded, client
-// credentials in the body or in HTTP Basic (not both), and OIDC discovery.
-func NewAurora(o Options) *Server { return newServer(dialectAurora, o) }
-
-// NewAura starts a fake Aura: multipart/form-data, a code once, rotating refresh tokens.
-func NewAura(o Options) *Server { return newServer(dialectAura, o) }
-
-// NewAstonClub starts a fake Aston Auth: JSON (or form) bodies, lower-case token_type.
-func NewAstonClub(o Options) *Server { return newServer(dialectAstonClub, o) }
-
-// NewAurinko starts a fake Aurinko: POST {base}/{code} with HTTP Basic as curl -u sends it.
-func NewAurinko(o Options) *Server { return newServer(dialectAurinko, o) }
-
-// NewGeneric starts an RFC 6749 server that takes exactly one client authentication and
-// one body encoding, and serves OIDC and RFC 8414 discovery.
-func NewGeneric(o Options, auth oauthv1alpha1.ClientAuthentication, enc oauthv1alpha1.RequestEncoding) *Server {
-	s := newServer(dialectGeneric, o)
-	s.auth, s.enc = auth, enc
-	if s.auth == "" {
-		s.auth = oauthv1alpha1.ClientAuthenticationBasic
-	}
-	if s.enc == "" {
-		s.enc = oauthv1alpha1.RequestEncodingForm
-	}
 	return s
 }
 
@@ -233,19 +227,7 @@ func (s *Server) URL() string { return s.srv.URL }
 
 // TokenURL is what spec.tokenURL names for this provider (Aurinko: the base the code is
 // appended to).
-func (s *Server) TokenURL() string {
-	switch s.dialect {
-	case dialectAurora:
-		return s.srv.URL + auroraPath
-	case dialectAura:
-		return s.srv.URL + auraPath
-	case dialectAstonClub:
-		return s.srv.URL + astonClubPath
-	case dialectAurinko:
-		return s.srv.URL + aurinkoPath
-	}
-	return s.srv.URL + genericPath
-}
+func (s *Server) TokenURL() string { return s.srv.URL + s.dialect.tokenPath() }
 
 // IssuerURL is the issuer to discover the token endpoint from; like Aurora's documented
 // issuers it ends in "/".
@@ -258,7 +240,7 @@ func (s *Server) ClientID() string { return s.clientID }
 func (s *Server) ClientSecret() string { return s.secret }
 
 // RedirectURI is the redirect URI registered with codes.
-func (s *Server) RedirectURI() string { return "https://app.example.com/oauth/callback" }
+func (s *Server) RedirectURI() string { return s.redirectURI }
 
 // IssueRefreshToken mints a refresh token of a new grant, as a user's authorisation would.
 func (s *Server) IssueRefreshToken() string {
@@ -268,13 +250,38 @@ func (s *Server) IssueRefreshToken() string {
 }
 
 // IssueCode mints a one-time authorization code of a new grant.
-func (s *Server) IssueCode() string {
+func (s *Server) IssueCode() string { return s.issueCode(randomString("code-"), "") }
+
+// IssueCodeWithVerifier mints a one-time code issued with the S256 PKCE challenge of
+// verifier (RFC 7636): its exchange must present that code_verifier.
+func (s *Server) IssueCodeWithVerifier(verifier string) string {
+	return s.issueCode(randomString("code-"), s256(verifier))
+}
+
+// AcceptCode makes code a valid one-time code of a new grant, as a document's example
+// code (the golden tests send the documents' literal requests).
+func (s *Server) AcceptCode(code string) { s.issueCode(code, "") }
+
+// AcceptRefreshToken makes rt a valid refresh token of a new grant.
+func (s *Server) AcceptRefreshToken(rt string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	code := randomString("code-")
-	s.codes[code] = &credential{family: s.newFamily()}
+	s.refreshTokens[rt] = &credential{family: s.newFamily()}
+	s.material = append(s.material, rt)
+}
+
+func (s *Server) issueCode(code, challenge string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[code] = &credential{family: s.newFamily(), challenge: challenge}
 	s.material = append(s.material, code)
 	return code
+}
+
+// s256 is RFC 7636's S256 code challenge of verifier.
+func s256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // SetLifetime sets the expires_in of tokens issued from now on.
@@ -283,7 +290,8 @@ func (s *Server) SetLifetime(d time.Duration) { s.mu.Lock(); s.lifetime = d; s.m
 // SetOmitExpiresIn makes responses carry no expires_in.
 func (s *Server) SetOmitExpiresIn(v bool) { s.mu.Lock(); s.omitExpiresIn = v; s.mu.Unlock() }
 
-// SetOmitRefreshToken makes refresh responses carry no refresh_token (Aston Club's quirk).
+// SetOmitRefreshToken makes refresh responses carry no refresh_token (Aston Club's
+// document: its default there), or, set false, a new one.
 func (s *Server) SetOmitRefreshToken(v bool) { s.mu.Lock(); s.omitRefreshToken = v; s.mu.Unlock() }
 
 // SetDelay delays every token response.
@@ -305,7 +313,8 @@ func (s *Server) FailNext(n int, status int) {
 	s.FailNextWith(n, f)
 }
 
-// FailNextWith makes the next n token requests get r.
+// FailNextWith makes the next n token requests get r (with Content-Type application/json
+// unless r's header sets another).
 func (s *Server) FailNextWith(n int, r Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -380,20 +389,26 @@ func (s *Server) mintRefreshToken(family int) string {
 	return rt
 }
 
-func (s *Server) mintAccessToken() string {
+// mintAccessToken issues an access token living lifetime (zero: for ever); called with
+// s.mu held.
+func (s *Server) mintAccessToken(lifetime time.Duration) string {
 	at := randomString("at-")
-	exp := time.Now().Add(s.lifetime)
-	if s.omitExpiresIn {
-		exp = time.Time{}
+	s.recordAccessToken(at, lifetime)
+	return at
+}
+
+func (s *Server) recordAccessToken(at string, lifetime time.Duration) {
+	exp := time.Time{}
+	if lifetime != 0 {
+		exp = time.Now().Add(lifetime)
 	}
 	s.access[at] = exp
 	s.material = append(s.material, at)
-	return at
 }
 
 // oauthError writes an RFC 6749 section 5.2 error.
 func oauthError(w http.ResponseWriter, status int, code, description string) {
-	w.Header().Set("Content-Type", contentJSON)
+	w.Header().Set(headerContentType, contentJSON)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
@@ -408,7 +423,7 @@ func (s *Server) reject(w http.ResponseWriter, reason string) {
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", contentJSON)
+	w.Header().Set(headerContentType, contentJSON)
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -419,27 +434,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, "a path with '//' (a trailing slash of the issuer was not dropped)")
 		return
 	}
-	switch {
-	case r.URL.Path == "/.well-known/openid-configuration" && (s.dialect == dialectAurora || s.dialect == dialectGeneric),
-		r.URL.Path == "/.well-known/oauth-authorization-server" && s.dialect == dialectGeneric:
-		s.mu.Lock()
-		s.discoveries++
-		hidden := r.URL.Path == "/.well-known/openid-configuration" && !s.oidcDiscovery
-		s.mu.Unlock()
-		switch {
-		case r.Method != http.MethodGet:
-			s.reject(w, "discovery with method "+r.Method+" instead of GET")
-		case hidden:
-			// Not served; asking for it first is what clients do, so no rejection.
-			http.NotFound(w, r)
-		default:
-			writeJSON(w, map[string]string{"issuer": s.IssuerURL(), "token_endpoint": s.TokenURL()})
-		}
+	switch path := r.URL.Path; {
+	case s.dialect.servesDiscovery(path):
+		s.discovery(w, r)
 		return
-	case s.dialect == dialectAurinko && strings.HasPrefix(r.URL.Path, aurinkoPath+"/"):
-		s.token(w, r)
-		return
-	case s.dialect != dialectAurinko && r.URL.Path == strings.TrimPrefix(s.TokenURL(), s.srv.URL):
+	case path == s.dialect.tokenPath(), strings.HasPrefix(path, s.dialect.tokenPath()+"/"):
 		s.token(w, r)
 		return
 	}
@@ -448,6 +447,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.rejections = append(s.rejections, reason)
 	s.mu.Unlock()
 	oauthError(w, http.StatusNotFound, "invalid_request", reason)
+}
+
+// discovery serves an OIDC or RFC 8414 document naming the issuer and token endpoint.
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.discoveries++
+	hidden := r.URL.Path == wellKnownOIDC && !s.oidcDiscovery
+	s.mu.Unlock()
+	switch {
+	case r.Method != http.MethodGet:
+		s.reject(w, "discovery with method "+r.Method+" instead of GET")
+	case hidden:
+		// Not served; asking for it first is what clients do, so no rejection.
+		http.NotFound(w, r)
+	default:
+		writeJSON(w, map[string]string{"issuer": s.IssuerURL(), "token_endpoint": s.TokenURL()})
+	}
 }
 
 // scrub removes every secret this server knows from text it records; called with s.mu
@@ -481,11 +497,27 @@ func (p *params) clientAuth() string {
 	return "none"
 }
 
+// maxBody bounds a request body read.
+const maxBody = 1 << 20
+
 // token handles one token request.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	p, grant, reason := s.parse(r)
-	if reason == "" {
-		reason = s.checkBasicEncoding(p)
+	p := &params{fields: map[string]string{}}
+	if user, pass, ok := r.BasicAuth(); ok {
+		p.hasBasic, p.basicID, p.basicSecret = true, user, pass
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	var grant provider.GrantType
+	var reason string
+	switch {
+	case r.Method != http.MethodPost:
+		reason = "method " + r.Method + " instead of POST"
+	case r.URL.RawQuery != "":
+		reason = "parameters in the URL query; they belong in the body"
+	case err != nil || len(body) > maxBody:
+		reason = "unreadable or oversized body"
+	default:
+		grant, reason = s.dialect.read(s, r, p, body)
 	}
 	// The delay comes once the body is read: only then does net/http watch the
 	// connection, and cancel the request's context when the client gives up.
@@ -509,7 +541,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 				w.Header().Add(k, v)
 			}
 		}
-		w.Header().Set("Content-Type", contentJSON)
+		if w.Header().Get(headerContentType) == "" {
+			w.Header().Set(headerContentType, contentJSON)
+		}
 		w.WriteHeader(f.Status)
 		_, _ = w.Write([]byte(f.Body))
 		return
@@ -518,18 +552,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, reason)
 		return
 	}
-	if status, code, desc := s.authenticate(p); status != 0 {
+	if status, code, desc := s.dialect.authenticate(s, p); status != 0 {
 		oauthError(w, status, code, desc)
 		return
 	}
-	switch s.dialect {
-	case dialectAurora:
-		s.aurora(w, p)
-	case dialectAurinko:
-		s.aurinko(w, r)
-	default:
-		s.grant(w, p, grant)
-	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dialect.answer(s, w, r, p, grant)
 }
 
 // record logs a token request, its secrets redacted.
@@ -538,7 +567,7 @@ func (s *Server) record(p *params, grant provider.GrantType, rejection string) {
 	defer s.mu.Unlock()
 	rec := TokenRequest{Grant: grant, MediaType: p.mediaType, ClientAuth: p.clientAuth(), Params: map[string]string{}, Rejection: s.scrub(rejection)}
 	for k, v := range p.fields {
-		if k == "client_secret" || k == "refresh_token" || k == "code" {
+		if k == "client_secret" || k == "refresh_token" || k == "code" || k == "code_verifier" {
 			v = "[redacted]"
 		}
 		rec.Params[k] = s.scrub(v)
@@ -556,66 +585,48 @@ func (s *Server) count(grant provider.GrantType) {
 	s.requests[grant]++
 }
 
+// nextFailure takes the next canned failure: FailNextWith's first, then the faults that
+// answer in the token endpoint's stead.
 func (s *Server) nextFailure() (Failure, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.failures) == 0 {
-		return Failure{}, false
+	if len(s.failures) > 0 {
+		f := s.failures[0]
+		s.failures = s.failures[1:]
+		return f, true
 	}
-	f := s.failures[0]
-	s.failures = s.failures[1:]
-	return f, true
+	if len(s.faults) > 0 {
+		if f, ok := cannedFaults[s.faults[0]]; ok {
+			s.faults = s.faults[1:]
+			return f, true
+		}
+	}
+	return Failure{}, false
 }
 
-// parse reads the request as the dialect's document says it must come, and says what
-// departs from it. It reads the whole body.
-func (s *Server) parse(r *http.Request) (*params, provider.GrantType, string) {
-	p := &params{fields: map[string]string{}}
-	if user, pass, ok := r.BasicAuth(); ok {
-		p.hasBasic, p.basicID, p.basicSecret = true, user, pass
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	switch {
-	case r.Method != http.MethodPost:
-		return p, "", "method " + r.Method + " instead of POST"
-	case r.URL.RawQuery != "":
-		return p, "", "parameters in the URL query; they belong in the body"
-	case err != nil || len(body) > maxBody:
-		return p, "", "unreadable or oversized body"
-	}
-	if s.dialect == dialectAurinko {
-		if len(body) > 0 {
-			return p, provider.GrantAuthorizationCode, "a request body; the document sends none (curl -u ... -X POST)"
-		}
-		return p, provider.GrantAuthorizationCode, s.parseAurinko(r, p)
-	}
-	mediaType, mparams, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+// readFields reads a form, multipart or JSON body of one of the accepted media types into
+// p, and says what departs from the document.
+func readFields(r *http.Request, p *params, body []byte, accepted ...string) string {
+	mediaType, mparams, err := mime.ParseMediaType(r.Header.Get(headerContentType))
 	if err != nil {
-		return p, "", "no valid Content-Type"
+		return "no valid Content-Type"
 	}
 	p.mediaType = mediaType
-	want := s.contentType()
-	// Aston Club's document also takes a form body.
-	astonForm := s.dialect == dialectAstonClub && mediaType == contentForm
-	if mediaType != want && !astonForm {
-		return p, "", fmt.Sprintf("Content-Type %s instead of %s", mediaType, want)
+	if !slices.Contains(accepted, mediaType) {
+		return fmt.Sprintf("Content-Type %s instead of %s", mediaType, accepted[0])
 	}
 	values, reason := parseBody(mediaType, mparams, body)
 	if reason != "" {
-		return p, "", reason
+		return reason
 	}
 	for _, k := range slices.Sorted(maps.Keys(values)) {
 		if len(values[k]) > 1 {
-			return p, "", "field " + k + " sent more than once (RFC 6749 section 3.2)"
+			return "field " + k + " sent more than once (RFC 6749 section 3.2)"
 		}
 		p.fields[k] = values[k][0]
 	}
-	grant := provider.GrantType(p.fields["grant_type"])
-	return p, grant, s.checkFields(p, grant)
+	return ""
 }
-
-// maxBody bounds a request body read.
-const maxBody = 1 << 20
 
 // parseBody reads a form, multipart or JSON body into its fields, keeping a repeated field
 // so that it can be refused.
@@ -686,88 +697,8 @@ func parseJSONObject(body []byte) (url.Values, string) {
 	return v, ""
 }
 
-func (s *Server) contentType() string {
-	switch s.dialect {
-	case dialectAura:
-		return contentMultipart
-	case dialectAstonClub:
-		return contentJSON
-	case dialectGeneric:
-		switch s.enc {
-		case oauthv1alpha1.RequestEncodingJSON:
-			return contentJSON
-		case oauthv1alpha1.RequestEncodingMultipart:
-			return contentMultipart
-		}
-	}
-	return contentForm
-}
-
-// checkFields checks the grant's fields and where the client credentials are.
-func (s *Server) checkFields(p *params, grant provider.GrantType) string {
-	if reason := s.checkGrant(p.fields, grant); reason != "" {
-		return reason
-	}
-	if reason := s.checkKnownFields(p.fields, grant); reason != "" {
-		return reason
-	}
-	return s.checkClientPlacement(p)
-}
-
-// checkKnownFields refuses a field the document does not name (Generic takes any: its
-// extraParameters).
-func (s *Server) checkKnownFields(f map[string]string, grant provider.GrantType) string {
-	known := []string{"grant_type", "client_id", "client_secret"}
-	switch {
-	case s.dialect == dialectGeneric:
-		return ""
-	case s.dialect == dialectAurora:
-		known = append(known, "audience", "scope")
-	case grant == provider.GrantAuthorizationCode:
-		known = append(known, "code", "redirect_uri")
-	case grant == provider.GrantRefreshToken:
-		known = append(known, "refresh_token")
-	}
-	for _, k := range slices.Sorted(maps.Keys(f)) {
-		if !slices.Contains(known, k) {
-			return "unexpected field " + k + " in a " + string(grant) + " request"
-		}
-	}
-	return ""
-}
-
-// checkBasicEncoding tells HTTP Basic credentials encoded the wrong way from wrong ones:
-// Generic's RFC 6749 section 2.3.1 wants id and secret form-urlencoded first, Aurinko's
-// curl -u sends them as they are.
-func (s *Server) checkBasicEncoding(p *params) string {
-	if !p.hasBasic {
-		return ""
-	}
-	raw := p.basicID + ":" + p.basicSecret
-	id, err1 := url.QueryUnescape(p.basicID)
-	secret, err2 := url.QueryUnescape(p.basicSecret)
-	formOK := err1 == nil && err2 == nil && id == s.clientID && secret == s.secret
-	rawOK := raw == s.clientID+":"+s.secret
-	switch {
-	case s.dialect == dialectGeneric && s.auth == oauthv1alpha1.ClientAuthenticationBasic && rawOK && !formOK:
-		return "HTTP Basic credentials not form-urlencoded first (RFC 6749 section 2.3.1)"
-	case s.dialect == dialectAurinko && formOK && !rawOK:
-		return "HTTP Basic credentials form-urlencoded; curl -u sends them as they are"
-	}
-	return ""
-}
-
-// checkGrant checks the grant type and its fields.
-func (s *Server) checkGrant(f map[string]string, grant provider.GrantType) string {
-	var allowed []provider.GrantType
-	switch s.dialect {
-	case dialectAurora:
-		allowed = []provider.GrantType{provider.GrantClientCredentials}
-	case dialectAura, dialectAstonClub:
-		allowed = []provider.GrantType{provider.GrantAuthorizationCode, provider.GrantRefreshToken}
-	case dialectGeneric:
-		allowed = []provider.GrantType{provider.GrantClientCredentials, provider.GrantRefreshToken}
-	}
+// checkGrant checks the grant type is one the document takes, and the grant's fields.
+func checkGrant(f map[string]string, grant provider.GrantType, allowed ...provider.GrantType) string {
 	if !slices.Contains(allowed, grant) {
 		return fmt.Sprintf("grant_type %q is not accepted", grant)
 	}
@@ -787,184 +718,139 @@ func (s *Server) checkGrant(f map[string]string, grant provider.GrantType) strin
 			return "refresh_token grant without refresh_token"
 		}
 	}
-	if s.dialect == dialectAurora && f["audience"] == "" {
-		return "no audience"
-	}
 	return ""
 }
 
-// checkClientPlacement checks that the client credentials are where the document puts them.
-func (s *Server) checkClientPlacement(p *params) string {
-	f := p.fields
-	inBody := f["client_secret"] != "" || f["client_id"] != ""
-	completeBody := f["client_id"] != "" && f["client_secret"] != ""
-	switch {
-	case s.dialect == dialectAura || s.dialect == dialectAstonClub:
-		if p.hasBasic {
-			return "client credentials in HTTP Basic; the document puts them in the body"
-		}
-		if !completeBody {
-			return "client_id or client_secret missing from the body"
-		}
-	case s.dialect == dialectAurora:
-		if p.hasBasic && inBody {
-			return "client credentials both in HTTP Basic and in the body"
-		}
-		if !p.hasBasic && !completeBody {
-			return "client_id or client_secret missing"
-		}
-	case s.auth == oauthv1alpha1.ClientAuthenticationBasic:
-		if !p.hasBasic {
-			return "no HTTP Basic client authentication"
-		}
-		if f["client_secret"] != "" {
-			return "client_secret in the body as well as HTTP Basic"
-		}
-	default:
-		if p.hasBasic {
-			return "HTTP Basic client authentication; this server takes client credentials in the body"
-		}
-		if !completeBody {
-			return "client_id or client_secret missing from the body"
+// checkKnownFields refuses a field the document does not name for the grant: the
+// client's and the grant's own (RFC 6749, and RFC 7636's code_verifier with a code).
+func checkKnownFields(f map[string]string, grant provider.GrantType, extra ...string) string {
+	known := append([]string{"grant_type", "client_id", "client_secret"}, extra...)
+	switch grant {
+	case provider.GrantAuthorizationCode:
+		known = append(known, "code", "redirect_uri", "code_verifier")
+	case provider.GrantRefreshToken:
+		known = append(known, "refresh_token")
+	}
+	for _, k := range slices.Sorted(maps.Keys(f)) {
+		if !slices.Contains(known, k) {
+			return "unexpected field " + k + " in a " + string(grant) + " request"
 		}
 	}
 	return ""
 }
 
-// parseAurinko checks POST {base}/{code} with HTTP Basic and no form.
-func (s *Server) parseAurinko(r *http.Request, p *params) string {
-	if !p.hasBasic {
-		return "no HTTP Basic client authentication"
-	}
-	code := strings.TrimPrefix(r.URL.EscapedPath(), aurinkoPath+"/")
-	if code == "" || strings.Contains(code, "/") {
-		return "no code in the path"
-	}
-	return ""
-}
-
-// authenticate checks the client credentials: 401 invalid_client when they are wrong.
-func (s *Server) authenticate(p *params) (int, string, string) {
-	id, secret := p.fields["client_id"], p.fields["client_secret"]
+// checkClientInBody checks that the client credentials came in the body only, as the Aura
+// and Aston Club documents put them.
+func checkClientInBody(p *params) string {
 	if p.hasBasic {
-		id, secret = p.basicID, p.basicSecret
-		if s.dialect == dialectGeneric || s.dialect == dialectAurora {
-			// RFC 6749 section 2.3.1: both are form-urlencoded before Basic.
-			var err1, err2 error
-			id, err1 = url.QueryUnescape(id)
-			secret, err2 = url.QueryUnescape(secret)
-			if err1 != nil || err2 != nil {
-				return http.StatusUnauthorized, "invalid_client", "client credentials are not form-urlencoded"
-			}
-		}
+		return "client credentials in HTTP Basic; the document puts them in the body"
 	}
+	if p.fields["client_id"] == "" || p.fields["client_secret"] == "" {
+		return "client_id or client_secret missing from the body"
+	}
+	return ""
+}
+
+// authenticateBody checks client credentials sent in the body.
+func (s *Server) authenticateBody(p *params) (int, string, string) {
+	return s.checkClient(p.fields["client_id"], p.fields["client_secret"])
+}
+
+// authenticateFormBasic checks client credentials in the body, or in HTTP Basic with id
+// and secret form-urlencoded first (RFC 6749 section 2.3.1).
+func (s *Server) authenticateFormBasic(p *params) (int, string, string) {
+	if !p.hasBasic {
+		return s.authenticateBody(p)
+	}
+	id, err1 := url.QueryUnescape(p.basicID)
+	secret, err2 := url.QueryUnescape(p.basicSecret)
+	if err1 != nil || err2 != nil {
+		return http.StatusUnauthorized, "invalid_client", "client credentials are not form-urlencoded"
+	}
+	return s.checkClient(id, secret)
+}
+
+// checkClient answers 401 invalid_client to wrong client credentials.
+func (s *Server) checkClient(id, secret string) (int, string, string) {
 	if id != s.clientID || secret != s.secret {
 		return http.StatusUnauthorized, "invalid_client", "client authentication failed"
 	}
 	return 0, "", ""
 }
 
-// aurora answers a client credentials request.
-func (s *Server) aurora(w http.ResponseWriter, p *params) {
-	ok := false
-	for _, a := range auroraAudiences {
-		ok = ok || p.fields["audience"] == a
-	}
-	if !ok {
-		oauthError(w, http.StatusForbidden, "access_denied", "Service not enabled within domain: "+p.fields["audience"])
-		return
-	}
-	s.mu.Lock()
-	at := s.mintAccessToken()
-	resp := map[string]any{"access_token": at, "token_type": "Bearer"}
-	if !s.omitExpiresIn {
-		resp["expires_in"] = int(s.lifetime.Seconds())
-	}
-	s.mu.Unlock()
-	writeJSON(w, resp)
-}
-
-// grant answers Aura, Aston Club and Generic requests.
-func (s *Server) grant(w http.ResponseWriter, p *params, grant provider.GrantType) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	family := -1
+// redeem checks and spends the code or refresh token of an accepted request, writing the
+// RFC 6749 error when it fails; rotate makes a refresh token single-use. It returns the
+// grant family (-1 for client credentials); called with s.mu held.
+func (s *Server) redeem(w http.ResponseWriter, p *params, grant provider.GrantType, rotate bool) (int, bool) {
 	switch grant {
 	case provider.GrantAuthorizationCode:
 		c, ok := s.codes[p.fields["code"]]
 		switch {
 		case !ok || s.revoked[c.family]:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "authorization code is invalid")
-			return
+			return 0, false
 		case c.used:
 			// RFC 6749 section 4.1.2: a code used twice revokes what it issued.
 			s.revoked[c.family] = true
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "authorization code was already used")
-			return
-		case p.fields["redirect_uri"] != s.RedirectURI():
+			return 0, false
+		case p.fields["redirect_uri"] != s.redirectURI:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri does not match")
-			return
+			return 0, false
+		case c.challenge != "" && s256(p.fields["code_verifier"]) != c.challenge:
+			// RFC 7636 section 4.6.
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "code_verifier does not match the code challenge")
+			return 0, false
 		}
 		c.used = true
-		family = c.family
+		return c.family, true
 	case provider.GrantRefreshToken:
 		c, ok := s.refreshTokens[p.fields["refresh_token"]]
 		switch {
 		case !ok || s.revoked[c.family]:
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token is invalid")
-			return
+			return 0, false
 		case c.used:
 			// RFC 9700 reuse detection: a rotated refresh token presented again revokes the
 			// whole grant, the newest refresh token too.
 			s.revoked[c.family] = true
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token was already used")
-			return
+			return 0, false
 		}
-		if s.dialect == dialectAura {
-			c.used = true // Aura rotates: the old refresh token stops working
+		if rotate {
+			c.used = true
 		}
-		family = c.family
+		return c.family, true
 	}
-	at := s.mintAccessToken()
-	resp := map[string]any{"access_token": at, "token_type": "Bearer"}
-	if s.dialect == dialectAstonClub {
-		resp["token_type"] = "bearer"
-		resp["scope"] = "posapi"
-		resp["resource_owner_type"] = "merchant"
-	}
-	if scope := p.fields["scope"]; scope != "" {
-		resp["scope"] = scope
-	}
-	if !s.omitExpiresIn {
-		resp["expires_in"] = int(s.lifetime.Seconds())
-	}
-	switch {
-	case family < 0: // client credentials: no refresh token
-	case grant == provider.GrantRefreshToken && s.omitRefreshToken:
-	case grant == provider.GrantRefreshToken && s.dialect == dialectGeneric:
-	default:
-		resp["refresh_token"] = s.mintRefreshToken(family)
-	}
-	writeJSON(w, resp)
+	return -1, true
 }
 
-// aurinko answers a code exchange with Aurinko's own JSON.
-func (s *Server) aurinko(w http.ResponseWriter, r *http.Request) {
-	code, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), aurinkoPath+"/"))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.codes[code]
-	if err != nil || !ok || c.used || s.revoked[c.family] {
-		if ok {
-			s.revoked[c.family] = true
-		}
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "code is invalid or was already used")
-		return
+// tokenAnswer is an RFC 6749 section 5.1 answer being built.
+type tokenAnswer map[string]any
+
+// newTokenAnswer mints an access token and starts its answer; called with s.mu held.
+func (s *Server) newTokenAnswer(tokenType string) tokenAnswer {
+	lifetime := s.lifetime
+	if s.omitExpiresIn {
+		lifetime = 0
 	}
-	c.used = true
-	at := randomString("at-")
-	s.access[at] = time.Time{}
-	session := randomString("session-")
-	s.material = append(s.material, at, session)
-	writeJSON(w, map[string]any{"accountId": 123, "accessToken": at, "userId": "user-id-xyz", "userSession": session})
+	a := tokenAnswer{"access_token": s.mintAccessToken(lifetime), "token_type": tokenType}
+	if !s.omitExpiresIn {
+		a["expires_in"] = int(s.lifetime.Seconds())
+	}
+	return a
+}
+
+// writeToken writes a token answer, shaped by the next fault if one is queued (faults.go);
+// called with s.mu held.
+func (s *Server) writeToken(w http.ResponseWriter, a tokenAnswer, p *params, grant provider.GrantType) {
+	contentType := contentJSON
+	if len(s.faults) > 0 {
+		f := s.faults[0]
+		s.faults = s.faults[1:]
+		contentType = s.shape(f, a, p, grant)
+	}
+	w.Header().Set(headerContentType, contentType)
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(map[string]any(a))
 }
