@@ -112,6 +112,25 @@ func TestRefreshWaitSucceedsWhenTheOperatorGetsANewToken(t *testing.T) {
 	}
 }
 
+// TestRefreshWaitGolden is the success case with the fixed clock, for the README's sample.
+func TestRefreshWaitGolden(t *testing.T) {
+	c := refreshFixture(t, "aurora-api")
+	playOperator(t, c, func(s *oauthv1alpha1.OAuthConnectionStatus, requested string) {
+		at, err := time.Parse(time.RFC3339Nano, requested)
+		if err != nil {
+			t.Errorf("annotation %q: %v", requested, err)
+		}
+		obtained, expires := metav1.NewTime(at), metav1.NewTime(at.Add(time.Hour))
+		s.LastRefreshTime, s.ExpiresAt = &obtained, &expires
+		setReady(s, metav1.ConditionTrue, oauthv1alpha1.ReasonTokenRefreshed, "The Secret holds a new token")
+	})
+	r := runAt("refresh", c.Name, "-n", c.Namespace, "--wait")
+	if r.code != exitOK || r.stderr != "" {
+		t.Fatal(r)
+	}
+	expectGolden(t, "refresh-wait.txt", r.stdout)
+}
+
 func TestRefreshWaitFailsWhenTheTokenRequestFails(t *testing.T) {
 	c := refreshFixture(t, "fails")
 	playOperator(t, c, func(s *oauthv1alpha1.OAuthConnectionStatus, _ string) {
