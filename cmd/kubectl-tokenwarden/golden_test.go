@@ -178,7 +178,7 @@ func TestStatusColours(t *testing.T) {
 			switch {
 			case colour == "" && strings.Contains(line, "\x1b["):
 				t.Errorf("%s: coloured, want plain: %q", name, line)
-			case colour != "" && !(strings.HasPrefix(line, colour) && strings.HasSuffix(line, colourReset+"\n")):
+			case colour != "" && (!strings.HasPrefix(line, colour) || !strings.HasSuffix(line, colourReset+"\n")):
 				t.Errorf("%s: want colour %q: %q", name, colour, line)
 			}
 			delete(want, name)

@@ -125,7 +125,7 @@ func writeConnection(b *strings.Builder, c *oauthv1alpha1.OAuthConnection, now t
 	})
 	expires := optionalTime(s.ExpiresAt, now)
 	if s.ExpiresAt == nil && hasToken(s) {
-		expires = "never"
+		expires = never
 	}
 	b.WriteString("Status:\n")
 	writePairs(b, "  ", []field{

@@ -65,7 +65,7 @@ func TestKrewManifest(t *testing.T) {
 	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(m.Spec.Version) {
 		t.Errorf("spec.version %q is not a vX.Y.Z tag", m.Spec.Version)
 	}
-	var got []string
+	got := make([]string, 0, len(m.Spec.Platforms))
 	for _, p := range m.Spec.Platforms {
 		osName, arch := p.Selector.MatchLabels["os"], p.Selector.MatchLabels["arch"]
 		got = append(got, osName+"/"+arch)

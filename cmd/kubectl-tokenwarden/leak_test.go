@@ -39,8 +39,7 @@ var publicSecretKeys = map[string]bool{
 // JWT, an opaque token and other secret values, and scans everything printed.
 func TestNoSecretMaterialInAnyOutput(t *testing.T) {
 	f := createFixtures(t)
-	var outputs []result
-	for _, args := range [][]string{
+	commands := [][]string{
 		{"status", "-n", "team-a"},
 		{"status", "-A"},
 		{"status", "-A", "-o", "wide"},
@@ -51,7 +50,9 @@ func TestNoSecretMaterialInAnyOutput(t *testing.T) {
 		{"inspect", "billing-aura", "-n", "team-a"},
 		{"refresh", "aurora-api", "-n", "team-a"},
 		{"refresh", "aurinko-user", "-n", "team-a", "--wait", "--timeout", "1s"},
-	} {
+	}
+	outputs := make([]result, 0, len(commands))
+	for _, args := range commands {
 		r := runAt(args...)
 		if r.code != exitOK && r.code != exitTimeout {
 			t.Errorf("%v: %s", args, r)

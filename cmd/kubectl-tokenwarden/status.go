@@ -35,6 +35,8 @@ import (
 )
 
 const (
+	// never is a time that does not come: a token without expiry, or its next refresh.
+	never = "never"
 	// expiringSoon is when a Ready connection's row turns yellow.
 	expiringSoon = 10 * time.Minute
 	// messageWidth is how much of a condition message the default output shows.
@@ -224,7 +226,7 @@ func timeLeft(s *oauthv1alpha1.OAuthConnectionStatus, now time.Time) string {
 	case s.ExpiresAt != nil:
 		return human(s.ExpiresAt.Sub(now))
 	case hasToken(s):
-		return "never"
+		return never
 	}
 	return "-"
 }
@@ -234,7 +236,7 @@ func nextRefresh(s *oauthv1alpha1.OAuthConnectionStatus, stalled bool, now time.
 	case s.NextRefreshTime != nil:
 		return relative(s.NextRefreshTime.Time, now)
 	case !stalled && s.ExpiresAt == nil && s.LastRefreshTime != nil:
-		return "never" // a token that does not expire is not refreshed
+		return never // a token that does not expire is not refreshed
 	}
 	return "-"
 }

@@ -81,7 +81,7 @@ func TestSortByUrgency(t *testing.T) {
 		row("not-ready-expired", urgencyNotReady, mtime(-time.Minute)),
 	}
 	sortByUrgency(rows)
-	var got []string
+	got := make([]string, 0, len(rows))
 	for _, r := range rows {
 		got = append(got, r.Name)
 	}
