@@ -140,7 +140,8 @@ func (a *app) runE(f func(ctx context.Context, args []string) error) func(*cobra
 	}
 }
 
-// exitError carries an exit code other than exitError, with the line to print.
+// exitCodeError carries an outcome with its own exit code (exitFailed, exitTimeout) and
+// the line to print.
 type exitCodeError struct {
 	code int
 	err  error
