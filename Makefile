@@ -78,6 +78,13 @@ lint-config: golangci-lint ## Verify golangci-lint linter configuration.
 build: manifests generate fmt vet ## Build manager binary.
 	go build -o bin/manager ./cmd
 
+# PLUGIN_VERSION is what kubectl tokenwarden --version prints.
+PLUGIN_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: plugin
+plugin: ## Build the kubectl plugin into bin/kubectl-tokenwarden (put bin/ on PATH: kubectl tokenwarden).
+	go build -ldflags "-X main.version=$(PLUGIN_VERSION)" -o bin/kubectl-tokenwarden ./cmd/kubectl-tokenwarden
+
 .PHONY: run
 run: manifests generate fmt vet ## Run a controller from your host against the cluster in ~/.kube/config.
 	go run ./cmd
