@@ -118,7 +118,7 @@ func (r *OAuthConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, errors.Join(err, perr)
 	}
 	run.emitEvents()
-	run.recordMetrics()
+	recordConnectionMetrics(conn)
 	return result, err
 }
 
