@@ -53,7 +53,9 @@ const (
 // one of the few condition reasons).
 var connectionLabels = []string{labelNamespace, labelName, labelProvider}
 
-// The metrics of api.md, served on the manager's metrics endpoint.
+// The metrics of api.md, served on the manager's metrics endpoint; connectionGauges below
+// serves the other per-connection ones. The expiry gauge stays the GaugeVec it was (the
+// controller's tests read it by its labels).
 var (
 	tokenExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tokenwarden_token_expiry_timestamp_seconds",
@@ -69,39 +71,15 @@ var (
 		Help:    "Duration of token requests, by provider.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 	}, []string{labelProvider})
-	connectionReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tokenwarden_connection_ready",
-		Help: "1 while a connection's Ready condition is True, else 0.",
-	}, connectionLabels)
-	connectionStalled = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tokenwarden_connection_stalled",
-		Help: "1 while a connection's Stalled condition is True, with its reason; " +
-			"absent while it is not stalled.",
-	}, append(slices.Clone(connectionLabels), labelReason))
-	nextRefresh = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tokenwarden_next_refresh_timestamp_seconds",
-		Help: "When the operator will next request a token for a connection (status.nextRefreshTime), " +
-			"in Unix seconds; absent: never.",
-	}, connectionLabels)
-	consecutiveFailures = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tokenwarden_consecutive_failures",
-		Help: "Failed token requests of a connection since its last success (status.consecutiveFailures).",
-	}, connectionLabels)
 	rollouts = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tokenwarden_rollouts_total",
 		Help: "Workloads of spec.rolloutRestartTargets handled after a new token, by result: " +
 			"restarted, skipped or failed.",
 	}, []string{labelResult})
-
-	// perConnection are the vectors with a series per connection.
-	perConnection = []*prometheus.GaugeVec{
-		tokenExpiry, connectionReady, connectionStalled, nextRefresh, consecutiveFailures,
-	}
 )
 
 func init() {
-	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration,
-		connectionReady, connectionStalled, nextRefresh, consecutiveFailures, rollouts)
+	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration, connectionGauges, rollouts)
 	// Each result starts at 0, so that rates and dashboards see the counter before the first rollout.
 	for _, result := range []string{rolloutRestarted, rolloutSkipped, rolloutFailed} {
 		rollouts.WithLabelValues(result)
@@ -138,58 +116,118 @@ func observeRollout(result string) {
 	rollouts.WithLabelValues(result).Inc()
 }
 
-// recorded remembers the labels of the series each connection has, so that a change of
-// provider or stall reason replaces the old series instead of leaving it behind, without
-// removing a series that stays (a scrape in between would see a gap).
-var recorded = struct {
-	sync.Mutex
-	series map[types.NamespacedName]connectionSeries
-}{series: map[types.NamespacedName]connectionSeries{}}
+// connectionGauges serves tokenwarden_connection_ready, tokenwarden_connection_stalled,
+// tokenwarden_next_refresh_timestamp_seconds and tokenwarden_consecutive_failures from one
+// small record per connection, turned into series at each scrape. A GaugeVec series each
+// would keep about 17 MB more live heap at 10,000 connections (their label pairs), which
+// the manager's memory limit is sized without (docs/benchmarks.md). One record also makes
+// a connection's series change together: a new stall reason or provider replaces the old
+// series, with no gap in those that stay.
+var connectionGauges = &connectionCollector{
+	ready: prometheus.NewDesc("tokenwarden_connection_ready",
+		"1 while a connection's Ready condition is True, else 0.", connectionLabels, nil),
+	stalled: prometheus.NewDesc("tokenwarden_connection_stalled",
+		"1 while a connection's Stalled condition is True, with its reason; absent while it is not stalled.",
+		append(slices.Clone(connectionLabels), labelReason), nil),
+	nextRefresh: prometheus.NewDesc("tokenwarden_next_refresh_timestamp_seconds",
+		"When the operator will next request a token for a connection (status.nextRefreshTime), "+
+			"in Unix seconds; absent: never.", connectionLabels, nil),
+	failures: prometheus.NewDesc("tokenwarden_consecutive_failures",
+		"Failed token requests of a connection since its last success (status.consecutiveFailures).",
+		connectionLabels, nil),
+	records: map[types.NamespacedName]connectionRecord{},
+}
 
-type connectionSeries struct {
+type connectionCollector struct {
+	ready, stalled, nextRefresh, failures *prometheus.Desc
+
+	mu      sync.RWMutex
+	records map[types.NamespacedName]connectionRecord
+}
+
+// connectionRecord is what the gauges say about one connection.
+type connectionRecord struct {
 	provider      string
 	stalledReason string // "" while not stalled
+	nextRefresh   int64  // Unix seconds; 0: none
+	failures      int32
+	ready         bool
+}
+
+func (c *connectionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.ready
+	ch <- c.stalled
+	ch <- c.nextRefresh
+	ch <- c.failures
+}
+
+func (c *connectionCollector) Collect(ch chan<- prometheus.Metric) {
+	type entry struct {
+		key types.NamespacedName
+		connectionRecord
+	}
+	c.mu.RLock()
+	entries := make([]entry, 0, len(c.records))
+	for key, r := range c.records {
+		entries = append(entries, entry{key, r})
+	}
+	c.mu.RUnlock()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, e := range entries {
+		ns, name, p := e.key.Namespace, e.key.Name, e.provider
+		gauge(c.ready, boolValue(e.ready), ns, name, p)
+		gauge(c.failures, float64(e.failures), ns, name, p)
+		if e.nextRefresh != 0 {
+			gauge(c.nextRefresh, float64(e.nextRefresh), ns, name, p)
+		}
+		if e.stalledReason != "" {
+			gauge(c.stalled, 1, ns, name, p, e.stalledReason)
+		}
+	}
+}
+
+// set records a connection and returns its previous record, if it had one.
+func (c *connectionCollector) set(key types.NamespacedName, r connectionRecord) (connectionRecord, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before, ok := c.records[key]
+	c.records[key] = r
+	return before, ok
+}
+
+func (c *connectionCollector) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.records, key)
 }
 
 // recordConnectionMetrics sets the per-connection gauges from the connection's spec and the
 // status just computed for it: what kubectl shows is what Prometheus sees.
 func recordConnectionMetrics(conn *oauthv1alpha1.OAuthConnection) {
 	key := types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}
-	now := connectionSeries{provider: string(conn.Spec.Provider)}
+	r := connectionRecord{
+		provider: string(conn.Spec.Provider),
+		failures: conn.Status.ConsecutiveFailures,
+		ready:    meta.IsStatusConditionTrue(conn.Status.Conditions, oauthv1alpha1.ConditionReady),
+	}
+	if t := conn.Status.NextRefreshTime; t != nil && !t.IsZero() {
+		r.nextRefresh = t.Unix()
+	}
 	if stalled := meta.FindStatusCondition(conn.Status.Conditions, oauthv1alpha1.ConditionStalled); stalled != nil &&
 		stalled.Status == metav1.ConditionTrue {
-		now.stalledReason = stalled.Reason
+		r.stalledReason = stalled.Reason
 	}
-
-	recorded.Lock()
-	defer recorded.Unlock()
-	if before, ok := recorded.series[key]; ok {
-		if before.provider != now.provider {
-			deleteConnectionSeries(key)
-		} else if before.stalledReason != "" && before.stalledReason != now.stalledReason {
-			connectionStalled.DeleteLabelValues(key.Namespace, key.Name, before.provider, before.stalledReason)
-		}
+	if before, ok := connectionGauges.set(key, r); ok && before.provider != r.provider {
+		tokenExpiry.DeletePartialMatch(prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name})
 	}
-	recorded.series[key] = now
-
-	labels := []string{key.Namespace, key.Name, now.provider}
-	setTimestamp(tokenExpiry, labels, conn.Status.ExpiresAt)
-	setTimestamp(nextRefresh, labels, conn.Status.NextRefreshTime)
-	ready := meta.IsStatusConditionTrue(conn.Status.Conditions, oauthv1alpha1.ConditionReady)
-	connectionReady.WithLabelValues(labels...).Set(boolValue(ready))
-	consecutiveFailures.WithLabelValues(labels...).Set(float64(conn.Status.ConsecutiveFailures))
-	if now.stalledReason != "" {
-		connectionStalled.WithLabelValues(append(labels, now.stalledReason)...).Set(1)
+	labels := []string{key.Namespace, key.Name, r.provider}
+	if t := conn.Status.ExpiresAt; t != nil && !t.IsZero() {
+		tokenExpiry.WithLabelValues(labels...).Set(float64(t.Unix()))
+	} else {
+		tokenExpiry.DeleteLabelValues(labels...)
 	}
-}
-
-// setTimestamp sets a timestamp gauge, or removes its series when the time is absent.
-func setTimestamp(g *prometheus.GaugeVec, labels []string, t *metav1.Time) {
-	if t == nil || t.IsZero() {
-		g.DeleteLabelValues(labels...)
-		return
-	}
-	g.WithLabelValues(labels...).Set(float64(t.Unix()))
 }
 
 func boolValue(b bool) float64 {
@@ -201,15 +239,6 @@ func boolValue(b bool) float64 {
 
 // forgetConnection removes every series of a deleted connection.
 func forgetConnection(key types.NamespacedName) {
-	recorded.Lock()
-	defer recorded.Unlock()
-	delete(recorded.series, key)
-	deleteConnectionSeries(key)
-}
-
-func deleteConnectionSeries(key types.NamespacedName) {
-	labels := prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name}
-	for _, vec := range perConnection {
-		vec.DeletePartialMatch(labels)
-	}
+	connectionGauges.forget(key)
+	tokenExpiry.DeletePartialMatch(prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name})
 }
