@@ -189,7 +189,7 @@ var _ = Describe("Connection metrics", func() {
 			fake := track(providertest.NewAstonClub(providertest.Options{Lifetime: time.Hour}))
 			clientSecretFor(ns, fake)
 			key := create(newConnection(ns, "astonclub", oauthv1alpha1.ProviderAstonClub,
-				withTokenURL(fake.TokenURL()), withGrantRef("grant")))
+				withTokenURL(fake.TokenURL()), withGrantRef("astonclub-grant")))
 			Eventually(func() served { return servedFor(key) }).Should(Equal(served{
 				"tokenwarden_connection_ready":     {"provider=AstonClub": 0},
 				"tokenwarden_connection_stalled":   {"provider=AstonClub,reason=GrantSecretNotFound": 1},
@@ -199,7 +199,7 @@ var _ = Describe("Connection metrics", func() {
 			By("giving it a revoked refresh token")
 			revoked := fake.IssueRefreshToken()
 			fake.RevokeGrants()
-			createSecret(ns, "grant", map[string]string{"refresh_token": revoked})
+			createSecret(ns, "astonclub-grant", map[string]string{"refresh_token": revoked})
 			Eventually(func(g Gomega) {
 				c := getConnection(key)
 				expectCondition(g, c, oauthv1alpha1.ConditionStalled, metav1.ConditionTrue,
@@ -212,7 +212,7 @@ var _ = Describe("Connection metrics", func() {
 			}).Should(Succeed())
 
 			By("giving it a valid refresh token")
-			grant := getSecret(ns, "grant")
+			grant := getSecret(ns, "astonclub-grant")
 			grant.Data["refresh_token"] = []byte(fake.IssueRefreshToken())
 			Expect(k8sClient.Update(ctx, grant)).To(Succeed())
 			eventuallyReady(key)

@@ -119,23 +119,24 @@ func metricNames(expr string) []string {
 }
 
 func TestMetricNames(t *testing.T) {
-	for expr, want := range map[string][]string{
-		`tokenwarden_connection_ready`:                                                       {"tokenwarden_connection_ready"},
-		`max by (namespace, name) (a_b{job=~".*x.*", name="y"}) - time() < 900`:              {"a_b"},
-		`sum by (provider) (rate(c_total{result!="success"}[15m])) / sum(rate(c_total[5m]))`: {"c_total"},
-		`x unless on (namespace, name) (y > time() and on (namespace) z == 0)`:               {"x", "y", "z"},
-		`histogram_quantile(0.95, sum by (le) (rate(h_bucket{p=~"$provider"}[$__rate_interval])))`: {
-			"h_bucket",
-		},
-		`absent(up{job=~"a"} == 1)`:           {"up"},
-		`count(m{a="b"} == 0) or vector(0)`:   {"m"},
-		`m offset 5m > 1e3`:                   {"m"},
-		`sort(e{namespace=~"${namespace}"})`:  {"e"},
-		`max by (name) (leader{name="a.b"})`:  {"leader"},
-		`sum without (pod) (rate(r[1m])) > 0`: {"r"},
+	for _, c := range []struct {
+		expr string
+		want []string
+	}{
+		{`tokenwarden_connection_ready`, []string{"tokenwarden_connection_ready"}},
+		{`max by (namespace, name) (a_b{job=~".*x.*", name="y"}) - time() < 900`, []string{"a_b"}},
+		{`sum by (provider) (rate(c_total{result!="success"}[15m])) / sum(rate(c_total[5m]))`, []string{"c_total"}},
+		{`x unless on (namespace, name) (y > time() and on (namespace) z == 0)`, []string{"x", "y", "z"}},
+		{`histogram_quantile(0.95, sum by (le) (rate(h_bucket{p=~"$provider"}[$__rate_interval])))`, []string{"h_bucket"}},
+		{`absent(up{job=~"a"} == 1)`, []string{"up"}},
+		{`count(m{a="b"} == 0) or vector(0)`, []string{"m"}},
+		{`m offset 5m > 1e3`, []string{"m"}},
+		{`sort(e{namespace=~"${namespace}"})`, []string{"e"}},
+		{`max by (name) (leader{name="a.b"})`, []string{"leader"}},
+		{`sum without (pod) (rate(r[1m])) > 0`, []string{"r"}},
 	} {
-		if got := metricNames(expr); !slices.Equal(got, want) {
-			t.Errorf("metricNames(%s) = %v, want %v", expr, got, want)
+		if got := metricNames(c.expr); !slices.Equal(got, c.want) {
+			t.Errorf("metricNames(%s) = %v, want %v", c.expr, got, c.want)
 		}
 	}
 }
