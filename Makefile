@@ -41,7 +41,7 @@ vet: ## Run go vet against code.
 GO_TEST_FLAGS ?=
 
 .PHONY: test
-test: manifests generate fmt vet envtest helm kustomize lint ## Run lint, unit and envtest integration tests.
+test: manifests generate fmt vet envtest helm kustomize promtool lint ## Run lint, unit and envtest integration tests.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out $(GO_TEST_FLAGS)
 
 # DEMO_ARGS adds flags to the demo, e.g. DEMO_ARGS=--once.
@@ -181,6 +181,20 @@ $(HELM): $(HELM_SOURCES) | $(LOCALBIN)
 	cd hack/helm && go build -trimpath -o "$@" \
 		-ldflags "-X helm.sh/helm/v4/internal/version.version=$$(go list -m -f '{{.Version}}' helm.sh/helm/v4)" \
 		helm.sh/helm/v4/cmd/helm
+
+## promtool: built from Go modules (hack/promtool), because no prebuilt binary can be
+## downloaded here; test/alerts runs it on the shipped alerts. Prometheus' module version
+## v0.3XX.Y is its release 3.XX.Y.
+PROMTOOL ?= $(LOCALBIN)/promtool
+PROMTOOL_SOURCES = hack/promtool/go.mod hack/promtool/go.sum
+
+.PHONY: promtool
+promtool: $(PROMTOOL) ## Build Prometheus' promtool from Go modules into bin/promtool (a few minutes once, then cached).
+$(PROMTOOL): $(PROMTOOL_SOURCES) | $(LOCALBIN)
+	@echo "Building promtool from Go modules (once; a few minutes)..."
+	cd hack/promtool && go build -trimpath -o "$@" \
+		-ldflags "-X github.com/prometheus/common/version.Version=$$(go list -m -f '{{.Version}}' github.com/prometheus/prometheus | sed -E 's/^v0\.([0-9])0?([0-9]+)\./\1.\2./')" \
+		github.com/prometheus/prometheus/cmd/promtool
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Download kustomize locally if necessary.

@@ -18,9 +18,13 @@ package controller
 
 import (
 	"errors"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -33,28 +37,53 @@ const (
 	labelNamespace = "namespace"
 	labelName      = "name"
 	labelProvider  = "provider"
+	labelReason    = "reason"
+	labelResult    = "result"
 )
 
-// The metrics of api.md, served on the manager's metrics endpoint. Labels never carry
-// token or secret material.
+// The results of restarting one workload for a new token (tokenwarden_rollouts_total).
+const (
+	rolloutRestarted = "restarted" // the workload's pod template was annotated
+	rolloutSkipped   = "skipped"   // not restarted this time, e.g. within rolloutMinInterval
+	rolloutFailed    = "failed"    // the workload could not be restarted
+)
+
+// connectionLabels are the labels of every per-connection series. Labels never carry
+// token or secret material, and their number is bounded by the connections' (reason is
+// one of the few condition reasons).
+var connectionLabels = []string{labelNamespace, labelName, labelProvider}
+
+// The metrics of api.md, served on the manager's metrics endpoint; connectionGauges below
+// serves the other per-connection ones. The expiry gauge stays the GaugeVec it was (the
+// controller's tests read it by its labels).
 var (
 	tokenExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tokenwarden_token_expiry_timestamp_seconds",
-		Help: "When the current token of a connection expires, in Unix seconds (absent: it does not expire).",
-	}, []string{labelNamespace, labelName, labelProvider})
+		Help: "When the published token of a connection expires (status.expiresAt), in Unix seconds; " +
+			"absent: it does not expire.",
+	}, connectionLabels)
 	tokenRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tokenwarden_token_requests_total",
 		Help: "Token requests made, by provider, grant type and result.",
-	}, []string{labelProvider, "grant_type", "result"})
+	}, []string{labelProvider, "grant_type", labelResult})
 	tokenRequestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "tokenwarden_token_request_duration_seconds",
 		Help:    "Duration of token requests, by provider.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 	}, []string{labelProvider})
+	rollouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tokenwarden_rollouts_total",
+		Help: "Workloads of spec.rolloutRestartTargets handled after a new token, by result: " +
+			"restarted, skipped or failed.",
+	}, []string{labelResult})
 )
 
 func init() {
-	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration)
+	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration, connectionGauges, rollouts)
+	// Each result starts at 0, so that rates and dashboards see the counter before the first rollout.
+	for _, result := range []string{rolloutRestarted, rolloutSkipped, rolloutFailed} {
+		rollouts.WithLabelValues(result)
+	}
 }
 
 // observeRequest counts a token request and its outcome.
@@ -81,19 +110,135 @@ func requestResult(err error) string {
 	return "transient"
 }
 
-// recordConnectionMetrics sets the connection's gauges from its status: they follow the
-// published token, not what one reconcile happened to read.
-func recordConnectionMetrics(conn *oauthv1alpha1.OAuthConnection) {
-	labels := prometheus.Labels{labelNamespace: conn.Namespace, labelName: conn.Name}
-	if conn.Status.ExpiresAt == nil {
-		tokenExpiry.DeletePartialMatch(labels)
-		return
-	}
-	tokenExpiry.WithLabelValues(conn.Namespace, conn.Name, string(conn.Spec.Provider)).
-		Set(float64(conn.Status.ExpiresAt.Unix()))
+// observeRollout counts one workload of spec.rolloutRestartTargets handled after a new
+// token: result is rolloutRestarted, rolloutSkipped or rolloutFailed.
+func observeRollout(result string) {
+	rollouts.WithLabelValues(result).Inc()
 }
 
-// forgetConnection drops the metrics of a deleted connection.
+// connectionGauges serves tokenwarden_connection_ready, tokenwarden_connection_stalled,
+// tokenwarden_next_refresh_timestamp_seconds and tokenwarden_consecutive_failures from one
+// small record per connection, turned into series at each scrape. A GaugeVec series each
+// would keep about 17 MB more live heap at 10,000 connections (their label pairs), which
+// the manager's memory limit is sized without (docs/benchmarks.md). One record also makes
+// a connection's series change together: a new stall reason or provider replaces the old
+// series, with no gap in those that stay.
+var connectionGauges = &connectionCollector{
+	ready: prometheus.NewDesc("tokenwarden_connection_ready",
+		"1 while a connection's Ready condition is True, else 0.", connectionLabels, nil),
+	stalled: prometheus.NewDesc("tokenwarden_connection_stalled",
+		"1 while a connection's Stalled condition is True, with its reason; absent while it is not stalled.",
+		append(slices.Clone(connectionLabels), labelReason), nil),
+	nextRefresh: prometheus.NewDesc("tokenwarden_next_refresh_timestamp_seconds",
+		"When the operator will next request a token for a connection (status.nextRefreshTime), "+
+			"in Unix seconds; absent: never.", connectionLabels, nil),
+	failures: prometheus.NewDesc("tokenwarden_consecutive_failures",
+		"Failed token requests of a connection since its last success (status.consecutiveFailures).",
+		connectionLabels, nil),
+	records: map[types.NamespacedName]connectionRecord{},
+}
+
+type connectionCollector struct {
+	ready, stalled, nextRefresh, failures *prometheus.Desc
+
+	mu      sync.RWMutex
+	records map[types.NamespacedName]connectionRecord
+}
+
+// connectionRecord is what the gauges say about one connection.
+type connectionRecord struct {
+	provider      string
+	stalledReason string // "" while not stalled
+	nextRefresh   int64  // Unix seconds; 0: none
+	failures      int32
+	ready         bool
+}
+
+func (c *connectionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.ready
+	ch <- c.stalled
+	ch <- c.nextRefresh
+	ch <- c.failures
+}
+
+func (c *connectionCollector) Collect(ch chan<- prometheus.Metric) {
+	type entry struct {
+		key types.NamespacedName
+		connectionRecord
+	}
+	c.mu.RLock()
+	entries := make([]entry, 0, len(c.records))
+	for key, r := range c.records {
+		entries = append(entries, entry{key, r})
+	}
+	c.mu.RUnlock()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	for _, e := range entries {
+		ns, name, p := e.key.Namespace, e.key.Name, e.provider
+		gauge(c.ready, boolValue(e.ready), ns, name, p)
+		gauge(c.failures, float64(e.failures), ns, name, p)
+		if e.nextRefresh != 0 {
+			gauge(c.nextRefresh, float64(e.nextRefresh), ns, name, p)
+		}
+		if e.stalledReason != "" {
+			gauge(c.stalled, 1, ns, name, p, e.stalledReason)
+		}
+	}
+}
+
+// set records a connection and returns its previous record, if it had one.
+func (c *connectionCollector) set(key types.NamespacedName, r connectionRecord) (connectionRecord, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	before, ok := c.records[key]
+	c.records[key] = r
+	return before, ok
+}
+
+func (c *connectionCollector) forget(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.records, key)
+}
+
+// recordConnectionMetrics sets the per-connection gauges from the connection's spec and the
+// status just computed for it: what kubectl shows is what Prometheus sees.
+func recordConnectionMetrics(conn *oauthv1alpha1.OAuthConnection) {
+	key := types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}
+	r := connectionRecord{
+		provider: string(conn.Spec.Provider),
+		failures: conn.Status.ConsecutiveFailures,
+		ready:    meta.IsStatusConditionTrue(conn.Status.Conditions, oauthv1alpha1.ConditionReady),
+	}
+	if t := conn.Status.NextRefreshTime; t != nil && !t.IsZero() {
+		r.nextRefresh = t.Unix()
+	}
+	if stalled := meta.FindStatusCondition(conn.Status.Conditions, oauthv1alpha1.ConditionStalled); stalled != nil &&
+		stalled.Status == metav1.ConditionTrue {
+		r.stalledReason = stalled.Reason
+	}
+	if before, ok := connectionGauges.set(key, r); ok && before.provider != r.provider {
+		tokenExpiry.DeletePartialMatch(prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name})
+	}
+	labels := []string{key.Namespace, key.Name, r.provider}
+	if t := conn.Status.ExpiresAt; t != nil && !t.IsZero() {
+		tokenExpiry.WithLabelValues(labels...).Set(float64(t.Unix()))
+	} else {
+		tokenExpiry.DeleteLabelValues(labels...)
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// forgetConnection removes every series of a deleted connection.
 func forgetConnection(key types.NamespacedName) {
+	connectionGauges.forget(key)
 	tokenExpiry.DeletePartialMatch(prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name})
 }
