@@ -18,8 +18,8 @@ package controller
 
 import (
 	"crypto/rand"
-	"fmt"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"time"
 

@@ -155,9 +155,6 @@ type heldAnswer struct {
 	trigger    trigger
 	// config, endpoint and grantFP are the fingerprints the answer was obtained under.
 	config, endpoint, grantFP string
-	// stored says the state already holds it (a client-credentials connection's answer,
-	// whose only place is the workload Secret).
-	stored bool
 }
 
 type heldAnswers struct {
@@ -184,27 +181,6 @@ func (p *heldAnswers) take(key types.NamespacedName, uid types.UID) *heldAnswer 
 		return nil
 	}
 	return a
-}
-
-// peek returns the held answer of this connection (by UID) without removing it.
-func (p *heldAnswers) peek(key types.NamespacedName, uid types.UID) *heldAnswer {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if a := p.entries[key]; a != nil && a.uid == uid {
-		return a
-	}
-	return nil
-}
-
-// keys lists the connections with a held answer.
-func (p *heldAnswers) keys() []types.NamespacedName {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]types.NamespacedName, 0, len(p.entries))
-	for k := range p.entries {
-		out = append(out, k)
-	}
-	return out
 }
 
 // failures remembers the last failure of client-credentials connections, which have no

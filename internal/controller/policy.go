@@ -287,7 +287,8 @@ func chooseGrant(in grantInput) (grantChoice, *stall) {
 				"store a new code (or a refresh_token) in it", g.name)
 	}
 	return grantChoice{
-		grant:      provider.Grant{Type: provider.GrantAuthorizationCode, Code: g.code, RedirectURI: g.redirectURI},
+		grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: g.code, RedirectURI: g.redirectURI,
+			CodeVerifier: g.codeVerifier},
 		credential: credential,
 	}, nil
 }

@@ -169,8 +169,25 @@ func TestDecide(t *testing.T) {
 }
 
 func grantSecretOf(refreshToken, code, redirectURI string) *grantSecret {
-	return &grantSecret{name: "grant", refreshToken: refreshToken, code: code, redirectURI: redirectURI,
-		fingerprint: hash("grant", refreshToken, code, redirectURI)}
+	g := &grantSecret{name: "grant", refreshToken: refreshToken, code: code, redirectURI: redirectURI}
+	g.fingerprint = grantFingerprint(g)
+	return g
+}
+
+func TestGrantFingerprintSurvivesTheUpgradeThatAddedCodeVerifier(t *testing.T) {
+	g := &grantSecret{refreshToken: "rt", code: "c", redirectURI: "https://app/cb"}
+	if got, before := grantFingerprint(g), hash("grant", "rt", "c", "https://app/cb"); got != before {
+		t.Errorf("a grant Secret without code_verifier changed fingerprint: %s, was %s", got, before)
+	}
+	if grantFingerprint(withVerifier(&grantSecret{code: "c"}, "v")) == grantFingerprint(&grantSecret{code: "c"}) {
+		t.Error("a code_verifier does not change the fingerprint")
+	}
+}
+
+func withVerifier(g *grantSecret, v string) *grantSecret {
+	g.codeVerifier = v
+	g.fingerprint = grantFingerprint(g)
+	return g
 }
 
 var (
@@ -187,6 +204,8 @@ func TestChooseGrant(t *testing.T) {
 		wantToken  string
 		wantReason string
 		wantInMsg  string
+		// wantVerifier is the code_verifier sent with a code.
+		wantVerifier string
 	}{
 		"runs client credentials without a grant Secret": {
 			in: grantInput{traits: refreshOnly, state: state()}, want: provider.GrantClientCredentials},
@@ -204,6 +223,9 @@ func TestChooseGrant(t *testing.T) {
 		"exchanges a new code with its redirect_uri": {
 			in:   grantInput{traits: rotating, grant: grantSecretOf("", "c1", "https://app/cb"), state: state(withoutToken())},
 			want: provider.GrantAuthorizationCode},
+		"sends a code with its PKCE verifier": {
+			in:   grantInput{traits: rotating, grant: withVerifier(grantSecretOf("", "c1", "https://app/cb"), "v1"), state: state(withoutToken())},
+			want: provider.GrantAuthorizationCode, wantVerifier: "v1"},
 		"refuses a code without the redirect_uri its exchange needs, before anything is sent": {
 			in:         grantInput{traits: rotating, grant: grantSecretOf("", "c1", ""), state: state(withoutToken())},
 			wantReason: oauthv1alpha1.ReasonGrantSecretNotFound, wantInMsg: "redirect_uri"},
@@ -228,6 +250,9 @@ func TestChooseGrant(t *testing.T) {
 			}
 			if refusal != nil || got.grant.Type != tt.want || (tt.wantToken != "" && got.grant.RefreshToken != tt.wantToken) {
 				t.Fatalf("chooseGrant() = %+v, %v; want %s %q", got, refusal, tt.want, tt.wantToken)
+			}
+			if got.grant.CodeVerifier != tt.wantVerifier {
+				t.Errorf("code_verifier = %q, want %q", got.grant.CodeVerifier, tt.wantVerifier)
 			}
 			if tt.want != provider.GrantClientCredentials && got.credential == "" {
 				t.Error("a single-use credential has no fingerprint to claim")

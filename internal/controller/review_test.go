@@ -117,6 +117,25 @@ var _ = Describe("Review scenarios", func() {
 		Expect(fake.Rejections()).To(BeEmpty())
 	})
 
+	It("keeps a code usable when its request was refused before it left the process", func() {
+		fake := track(providertest.NewAurinko(providertest.Options{}))
+		clientSecretFor(ns, fake)
+		createSecret(ns, "grant", map[string]string{"code": fake.IssueCode()})
+		// The cloud metadata address: --token-url-policy refuses it at dial time.
+		key := create(newConnection(ns, "aurinko", oauthv1alpha1.ProviderAurinko,
+			withTokenURL("https://169.254.169.254/v1/auth/token"), withGrantRef("grant")))
+		Eventually(func(g Gomega) {
+			c := getConnection(key)
+			expectCondition(g, c, oauthv1alpha1.ConditionStalled, metav1.ConditionTrue, oauthv1alpha1.ReasonTokenRequestFailed)
+			g.Expect(condition(c, oauthv1alpha1.ConditionStalled).Message).To(ContainSubstring("--token-url-policy"))
+		}).Should(Succeed())
+
+		By("pointing the connection at the real endpoint: the code was never sent, so it is exchanged")
+		updateSpec(key, func(c *oauthv1alpha1.OAuthConnection) { c.Spec.TokenURL = oauthv1alpha1.URL(fake.TokenURL()) })
+		eventuallyReady(key)
+		Expect(fake.Requests(provider.GrantAuthorizationCode)).To(Equal(1))
+	})
+
 	It("writes a held answer first, however long writes were refused, and presents no refresh token twice", func() {
 		fake, conn := providerCases[oauthv1alpha1.ProviderAura].setup(ns, 6*time.Second)
 		By("refusing writes from the moment a refresh's answer arrives, after its claim was written")

@@ -52,6 +52,7 @@ type grantSecret struct {
 	refreshToken string
 	code         string
 	redirectURI  string
+	codeVerifier string // the PKCE verifier of the request that issued code
 	fingerprint  string
 }
 
@@ -64,6 +65,8 @@ func (g *grantSecret) value(key string) string {
 		return g.code
 	case "redirect_uri":
 		return g.redirectURI
+	case "code_verifier":
+		return g.codeVerifier
 	}
 	return ""
 }
@@ -151,11 +154,22 @@ func (x *run) readGrantSecret(ctx context.Context) (*grantSecret, error) {
 		refreshToken: string(data["refresh_token"]),
 		code:         string(data["code"]),
 		redirectURI:  string(data["redirect_uri"]),
+		codeVerifier: string(data["code_verifier"]),
 	}
 	if g.refreshToken == "" && g.code == "" {
 		return nil, &stall{reason: oauthv1alpha1.ReasonGrantSecretNotFound,
 			message: fmt.Sprintf("grant Secret %s has neither a refresh_token nor a code key", ref.Name)}
 	}
-	g.fingerprint = hash("grant", g.refreshToken, g.code, g.redirectURI)
+	g.fingerprint = grantFingerprint(g)
 	return g, nil
+}
+
+// grantFingerprint identifies the grant Secret's content. A Secret without code_verifier
+// keeps the fingerprint it had before the key existed: an upgrade must not take every
+// grant for a new one (which would present a refresh token the provider rotated away).
+func grantFingerprint(g *grantSecret) string {
+	if g.codeVerifier == "" {
+		return hash("grant", g.refreshToken, g.code, g.redirectURI)
+	}
+	return hash("grant", g.refreshToken, g.code, g.redirectURI, g.codeVerifier)
 }

@@ -18,9 +18,7 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"time"
 
@@ -219,7 +217,7 @@ func (x *run) recordFailure(ctx context.Context, err error, grant provider.Grant
 			return errRequeue
 		}
 	}
-	if grant.Type == provider.GrantAuthorizationCode && notSent(err) {
+	if grant.Type == provider.GrantAuthorizationCode && provider.NotSent(err) {
 		// The code never left this process: it may still be used once.
 		x.st.UsedCodes = slices.DeleteFunc(x.st.UsedCodes, func(fp string) bool { return fp == hash("code", grant.Code) })
 	}
@@ -241,12 +239,4 @@ func (x *run) recordFailure(ctx context.Context, err error, grant provider.Grant
 	}
 	x.log.Info("Token request failed; will retry", "failures", f.Count, "retryAt", f.RetryAt, "error", f.Message)
 	return nil
-}
-
-// notSent reports whether a request failed before anything reached the provider.
-func notSent(err error) bool {
-	if opErr, ok := errors.AsType[*net.OpError](err); ok {
-		return opErr.Op == "dial"
-	}
-	return false
 }

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
@@ -164,6 +165,31 @@ type Error struct {
 	RetryAfter time.Duration
 	// Err is the underlying cause (network error, parse error), already redacted.
 	Err error
+	// NotSent says the request failed before any of it was written to the network (refused
+	// before it, a blocked address, a refused connection, a failed TLS handshake): a
+	// single-use credential it carried may still be presented once.
+	NotSent bool
+}
+
+// NotSent reports whether err is a token request that failed before any of it was written
+// to the network.
+func NotSent(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && e.NotSent
+}
+
+// wireKey holds, in a token request's context, the flag set once its request headers are
+// written.
+type wireKey struct{}
+
+// markNotSent flags err, a failed token request, as never sent.
+func markNotSent(err error) error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		out := *e
+		out.NotSent = true
+		return &out
+	}
+	return &Error{Kind: KindOf(err), Err: err, NotSent: true}
 }
 
 // Error implements error.
@@ -252,13 +278,18 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 	}
 	r := WithDefaults(*req) // the caller's request stays as it was
 	if err := p.Traits().checkGrant(r.Provider, r.Grant); err != nil {
-		return nil, err
+		return nil, markNotSent(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	tok, err := p.Token(ctx, c, &r)
+	var wire atomic.Bool
+	tok, err := p.Token(context.WithValue(ctx, wireKey{}, &wire), c, &r)
 	if err != nil {
-		return nil, redact(&r, err)
+		err = redact(&r, err)
+		if !wire.Load() {
+			err = markNotSent(err)
+		}
+		return nil, err
 	}
 	return tok, nil
 }

@@ -24,7 +24,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
 	"time"
 )
 
@@ -146,6 +148,11 @@ func (c *Client) post(ctx context.Context, endpoint string, body io.Reader, cont
 	}
 	if body == nil {
 		body = http.NoBody
+	}
+	if wire, ok := ctx.Value(wireKey{}).(*atomic.Bool); ok {
+		// From the moment the headers are written, the request (for Aurinko the code in its
+		// path) may have reached the provider.
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wire.Store(true) }})
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, body)
 	if err != nil {

@@ -214,3 +214,62 @@ func TestClientTimeoutBoundsEveryInternalTimeout(t *testing.T) {
 		t.Errorf("DefaultTimeout %s, MaxTimeout %s: want DefaultTimeout <= MaxTimeout, with room to store an answer within a minute", provider.DefaultTimeout, provider.MaxTimeout)
 	}
 }
+
+// TestNotSentSaysWhetherTheRequestLeft: a failure before any of the request was written to
+// the network leaves a single-use credential it carried usable; once the headers are
+// written (for Aurinko they carry the code in the path), it may have reached the provider.
+func TestNotSentSaysWhetherTheRequestLeft(t *testing.T) {
+	answering := func(status int, delay time.Duration) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(`{"error":"server_error"}`))
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	blocking, err := provider.ParseAddressPolicy("default,127.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := provider.Grant{Type: provider.GrantAuthorizationCode, Code: "code-1234"}
+	tests := map[string]struct {
+		client  *provider.Client
+		req     *provider.Request
+		notSent bool
+	}{
+		"a refused connection never left": {
+			client:  quickClient(),
+			req:     &provider.Request{Provider: oauthv1alpha1.ProviderAurinko, TokenURL: freeLoopbackURL(t) + "/v1/auth/token", ClientID: "id", ClientSecret: "secret", Grant: code},
+			notSent: true},
+		"an address the policy blocks never left": {
+			client:  &provider.Client{Timeout: 5 * time.Second, Policy: blocking},
+			req:     &provider.Request{Provider: oauthv1alpha1.ProviderAurinko, TokenURL: answering(500, 0) + "/v1/auth/token", ClientID: "id", ClientSecret: "secret", Grant: code},
+			notSent: true},
+		"a grant the provider does not take never left": {
+			client:  quickClient(),
+			req:     &provider.Request{Provider: oauthv1alpha1.ProviderAurinko, TokenURL: answering(500, 0) + "/v1/auth/token", ClientID: "id", ClientSecret: "secret", Grant: provider.Grant{Type: provider.GrantRefreshToken, RefreshToken: "rt"}},
+			notSent: true},
+		"an error the provider answered was sent": {
+			client: quickClient(),
+			req:    &provider.Request{Provider: oauthv1alpha1.ProviderAurinko, TokenURL: answering(500, 0) + "/v1/auth/token", ClientID: "id", ClientSecret: "secret", Grant: code}},
+		"a timeout after the provider got the request was sent": {
+			client: &provider.Client{Timeout: 200 * time.Millisecond},
+			req:    &provider.Request{Provider: oauthv1alpha1.ProviderAurinko, TokenURL: answering(500, time.Minute) + "/v1/auth/token", ClientID: "id", ClientSecret: "secret", Grant: code}},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := tt.client.Token(context.Background(), tt.req)
+			if err == nil {
+				t.Fatal("the request succeeded")
+			}
+			if got := provider.NotSent(err); got != tt.notSent {
+				t.Errorf("NotSent(%v) = %v, want %v", err, got, tt.notSent)
+			}
+		})
+	}
+}
