@@ -192,10 +192,14 @@ var _ = Describe("Review scenarios", func() {
 		conn.Spec.DeletionPolicy = oauthv1alpha1.DeletionPolicyRetain
 		key := create(conn)
 		eventuallyReady(key)
+		first := string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])
 		requestRefresh(key, "rotate")
 		Eventually(func() int { return fake.Requests(provider.GrantRefreshToken) }).Should(Equal(1))
-		eventuallyReady(key)
-		token := string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])
+		var token string
+		Eventually(func() string {
+			token = string(getSecret(ns, key.Name).Data[oauthv1alpha1.KeyAccessToken])
+			return token
+		}).ShouldNot(Equal(first), "the refreshed token is published")
 
 		By("deleting the connection: its Secrets stay, released")
 		Expect(k8sClient.Delete(ctx, getConnection(key))).To(Succeed())
