@@ -150,10 +150,13 @@ func (k Kind) Label() string {
 	return kindNames[k].label
 }
 
-// Error is a failed token request. Its text carries the provider's `error` code and a
+// Error is a failed token request (or authorization request). Its text carries the provider's `error` code and a
 // truncated `error_description`, and never a token, refresh token, code or client secret.
 type Error struct {
 	Kind Kind
+	// Op is what failed, for the text: "" a token request; "authorization request" the
+	// building of one (Client.AuthorizationURL).
+	Op string
 	// StatusCode is the HTTP status, 0 when no response came.
 	StatusCode int
 	// Code is the RFC 6749 section 5.2 `error`, when the provider sent one.
@@ -168,7 +171,11 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
-	msg := "token request failed"
+	op := e.Op
+	if op == "" {
+		op = "token request"
+	}
+	msg := op + " failed"
 	if e.StatusCode != 0 {
 		msg += fmt.Sprintf(": HTTP %d", e.StatusCode)
 	}
