@@ -258,7 +258,7 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("unknown provider %q", req.Provider)}
 	}
 	r := WithDefaults(*req) // the caller's request stays as it was
-	if err := p.Traits().checkGrant(r.Provider, r.Grant); err != nil {
+	if err := exchangeTraits(p).checkGrant(r.Provider, r.Grant); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())
