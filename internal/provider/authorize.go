@@ -357,6 +357,10 @@ func ParseCallback(p oauthv1alpha1.Provider, query url.Values) (Callback, error)
 		}
 	}
 	cb := Callback{State: query.Get("state")}
+	if query.Has("error") && query.Get("error") == "" {
+		// Neither a refusal nor plainly not one.
+		return cb, malformed("an empty error")
+	}
 	if code := query.Get("error"); code != "" {
 		red := strings.NewReplacer(callbackSecrets(query)...)
 		return cb, &CallbackError{

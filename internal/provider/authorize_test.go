@@ -20,6 +20,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -185,6 +186,58 @@ func TestAuthorizationURL(t *testing.T) {
 			}
 			if !reflect.DeepEqual(u.Query(), tt.query) {
 				t.Errorf("query = %v, want %v", u.Query(), tt.query)
+			}
+		})
+	}
+}
+
+func TestAuthorizationURLMatchesTheDocumentsExamples(t *testing.T) {
+	for name, tt := range map[string]struct {
+		req     *provider.AuthorizationRequest
+		example string
+		// added are what the operator sends beyond the example.
+		added url.Values
+	}{
+		"Aura's Step 1 link, with a state": {
+			&provider.AuthorizationRequest{Provider: oauthv1alpha1.ProviderAura, TokenURL: "https://aura.example.com/oauth/token",
+				ClientID: "clientId", RedirectURI: "https://aura.example.com/auth/callback", State: "xyz"},
+			"https://aura.example.com/oauth/authorize?client_id=clientId&redirect_uri=https://aura.example.com/auth/callback&response_type=code",
+			url.Values{"state": {"xyz"}}},
+		"Aston Club's /authorize/merchant example URL": {
+			&provider.AuthorizationRequest{Provider: oauthv1alpha1.ProviderAstonClub, ClientID: "test_client",
+				RedirectURI: "https://youwebapp.com/oauth", Scopes: []string{"posapi"}, State: "xyz"},
+			"https://auth.astonclub.com.au/authorize/merchant?client_id=test_client&response_type=code&redirect_uri=https://youwebapp.com/oauth&scope=posapi&state=xyz",
+			nil},
+		"Aston Club's /authorize/organization example URL": {
+			&provider.AuthorizationRequest{Provider: oauthv1alpha1.ProviderAstonClub, ClientID: "test_client",
+				AuthorizeURL: "https://auth.astonclub.com.au/authorize/organization",
+				RedirectURI:  "https://youwebapp.com/oauth", Scopes: []string{"aston-api:transaction.read", "aston-api:transaction.submit"}, State: "xyz"},
+			"https://auth.astonclub.com.au/authorize/organization?client_id=test_client&response_type=code&redirect_uri=https://youwebapp.com/oauth&scope=aston-api:transaction.read%20aston-api:transaction.submit&state=xyz",
+			nil},
+		"Aurinko's user-creating example, in code mode": {
+			&provider.AuthorizationRequest{Provider: oauthv1alpha1.ProviderAurinko, ClientID: "appClientId",
+				RedirectURI: "https://your-app.com/callback", Scopes: []string{"Mail.Read", "Mail.Send"}, State: "st",
+				Parameters: map[string]string{"serviceType": "Google"}},
+			"https://api.aurinko.io/v1/auth/authorizeUser?clientId=appClientId&accountRole=primary&serviceType=Google&scopes=Mail.Read%20Mail.Send&returnUrl=https://your-app.com/callback&state=st",
+			// Unset, responseType is cookie, which issues no code.
+			url.Values{"responseType": {"code"}}},
+		"Aurinko's secondary-account example": {
+			&provider.AuthorizationRequest{Provider: oauthv1alpha1.ProviderAurinko, ClientID: "appClientId",
+				RedirectURI: "https://your-app.com/callback", State: "st",
+				Parameters: map[string]string{"serviceType": "Hubspot", "accountRole": "secondary"}},
+			"https://api.aurinko.io/v1/auth/authorizeUser?clientId=appClientId&accountRole=secondary&serviceType=Hubspot&returnUrl=https://your-app.com/callback&state=st",
+			url.Values{"responseType": {"code"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := quickClient().AuthorizationURL(context.Background(), tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, want := mustURL(t, got), mustURL(t, tt.example)
+			wantQuery := want.Query()
+			maps.Copy(wantQuery, tt.added)
+			if u.Scheme+"://"+u.Host+u.Path != want.Scheme+"://"+want.Host+want.Path || !reflect.DeepEqual(u.Query(), wantQuery) {
+				t.Errorf("AuthorizationURL() = %s\nwant the example %s plus %v", got, tt.example, tt.added)
 			}
 		})
 	}
@@ -440,6 +493,7 @@ func TestParseCallbackRefusals(t *testing.T) {
 		"Aurinko's cookie-mode redirect, which has no code": {oauthv1alpha1.ProviderAurinko, "https://your-app.com/callback?state=st&status=success", nil, "st"},
 		"Aurinko's redirect without status":                 {oauthv1alpha1.ProviderAurinko, "https://your-app.com/callback?code=" + secretCode + "&state=st", nil, "st"},
 		"Aston Club's redirect with another grant_type":     {oauthv1alpha1.ProviderAstonClub, "https://youwebapp.com/oauth?grant_type=refresh_token&code=" + secretCode + "&state=xyz", nil, "xyz"},
+		"an empty error beside a code":                      {oauthv1alpha1.ProviderGeneric, "https://app.example.com/cb?error=&code=" + secretCode + "&state=s", nil, "s"},
 		"a redirect with neither code nor error":            {oauthv1alpha1.ProviderAura, "https://app.example.com/cb?state=s", nil, "s"},
 		"a code sent twice":                                 {oauthv1alpha1.ProviderGeneric, "https://app.example.com/cb?code=" + secretCode + "&code=other&state=s", nil, ""},
 		"a state sent twice":                                {oauthv1alpha1.ProviderGeneric, "https://app.example.com/cb?code=" + secretCode + "&state=a&state=b", nil, ""},
@@ -470,11 +524,13 @@ func TestParseCallbackRefusals(t *testing.T) {
 	}
 }
 
-func mustQuery(t *testing.T, raw string) url.Values {
+func mustQuery(t *testing.T, raw string) url.Values { t.Helper(); return mustURL(t, raw).Query() }
+
+func mustURL(t *testing.T, raw string) *url.URL {
 	t.Helper()
 	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u.Query()
+	return u
 }
