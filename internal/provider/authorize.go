@@ -187,11 +187,11 @@ func (c *Client) AuthorizationURL(ctx context.Context, req *AuthorizationRequest
 		return "", err
 	}
 	query := u.Query()
-	for name, values := range params {
+	for _, name := range slices.Sorted(maps.Keys(params)) {
 		if query.Has(name) {
 			return "", authorizationError("the authorization endpoint's own query sets %s, which the request sends itself", name)
 		}
-		query[name] = values
+		query[name] = params[name]
 	}
 	u.RawQuery = query.Encode()
 	return u.String(), nil
