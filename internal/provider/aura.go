@@ -16,7 +16,10 @@ limitations under the License.
 
 package provider
 
-import "context"
+import (
+	"context"
+	"net/url"
+)
 
 // aura is Aura's customer OAuth: a multipart/form-data POST to the client's own
 // https://{domain}/oauth/token, client id and secret in the body, exchanging a code once
@@ -39,3 +42,20 @@ func (aura) Token(ctx context.Context, c *Client, req *Request) (*Token, error) 
 	f.set("client_secret", req.ClientSecret)
 	return c.exchange(ctx, req, req.TokenURL, f, encodeMultipart, "")
 }
+
+// Authorization: Step 1's /oauth/authorize link sends client_id, redirect_uri and
+// response_type=code, RFC 6749's names. The document describes no PKCE, so it is off unless
+// the spec asks (Aura's exchange has a body to carry the verifier).
+func (aura) Authorization() Authorization { return Authorization{Names: rfc6749Names, PKCE: true} }
+
+// authorizeEndpoint is on the client's own host, like its token endpoint:
+// https://{domain}/oauth/authorize.
+func (aura) authorizeEndpoint(_ context.Context, _ *Client, req *AuthorizationRequest) (string, error) {
+	if req.TokenURL == "" {
+		return "", authorizationError("Aura's endpoints are per client: set spec.tokenURL (https://{domain}/oauth/token) or spec.authorization.authorizeURL")
+	}
+	return replacePath(req.TokenURL, "/oauth/token", "/oauth/authorize")
+}
+
+// checkCallback: the document's redirect back carries the code alone.
+func (aura) checkCallback(url.Values) error { return nil }

@@ -38,6 +38,13 @@ const aurinkoTokenURL = "https://api.aurinko.io/v1/auth/token"
 
 // Traits: a code, exchanged once; the answer has no refresh token, and the code travels in
 // the URL path, with nothing else (no redirect_uri, no PKCE verifier).
+// The documented User OAuth authorization endpoint, and the token path it replaces.
+const (
+	aurinkoAuthorizeURL  = "https://api.aurinko.io/v1/auth/authorizeUser"
+	aurinkoTokenPath     = "/v1/auth/token"
+	aurinkoAuthorizePath = "/v1/auth/authorizeUser"
+)
+
 func (aurinko) Traits() Traits { return Traits{Code: true} }
 
 func (aurinko) Defaults(*Request) {}
@@ -66,6 +73,42 @@ func (aurinko) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 
 // parseAurinkoResponse reads Aurinko's token response: accessToken, and the ids, which
 // may come as numbers or as strings.
+// Authorization: authorizeUser takes Aurinko's own names (clientId, returnUrl,
+// responseType, scopes) and state; accountRole is primary (a new user session) unless the
+// spec says secondary, and serviceType picks the sign-in (Google, Office365, ...), which has
+// no default. No PKCE: the code exchange has no body to carry a verifier.
+func (aurinko) Authorization() Authorization {
+	return Authorization{
+		Names: AuthorizationNames{
+			ClientID: "clientId", RedirectURI: "returnUrl", ResponseType: "responseType", Scope: "scopes", State: "state",
+		},
+		DefaultParameters:  map[string]string{"accountRole": "primary"},
+		RequiredParameters: []string{"serviceType"},
+	}
+}
+
+// authorizeEndpoint is spec.tokenURL with /v1/auth/token replaced by
+// /v1/auth/authorizeUser, else the documented one.
+func (aurinko) authorizeEndpoint(_ context.Context, _ *Client, req *AuthorizationRequest) (string, error) {
+	if req.TokenURL == "" {
+		return aurinkoAuthorizeURL, nil
+	}
+	return replacePath(req.TokenURL, aurinkoTokenPath, aurinkoAuthorizePath)
+}
+
+// checkCallback: in code mode the document's redirect back says status=success beside the
+// code; another status is Aurinko's refusal.
+func (aurinko) checkCallback(query url.Values) error {
+	switch status := query.Get("status"); status {
+	case "success":
+		return nil
+	case "":
+		return malformed("no status=success")
+	default:
+		return &CallbackError{Code: truncate(printable(status), maxErrorCode)}
+	}
+}
+
 func parseAurinkoResponse(header http.Header, body []byte, _ time.Time) (*Token, error) {
 	fields, err := decodeAnswer(header, body)
 	if err != nil {

@@ -28,41 +28,48 @@ import (
 	"time"
 )
 
-// discoveryTTL is how long a discovered token endpoint is reused.
+// discoveryTTL is how long discovered endpoints are reused.
 const discoveryTTL = time.Hour
 
 // maxDiscoveryEntries bounds the discovery cache.
 const maxDiscoveryEntries = 1024
 
-type discovered struct {
-	endpoint string
-	at       time.Time
+// metadata are the endpoints an issuer's discovery document names.
+type metadata struct {
+	token string
+	// authorization is the authorization_endpoint, "" when the document names none.
+	authorization string
 }
 
-// discoveries caches discovered token endpoints by issuer. It lives on the Client, so
+type discovered struct {
+	metadata
+	at time.Time
+}
+
+// discoveries caches discovered endpoints by issuer. It lives on the Client, so
 // clients (and tests) with other HTTP clients or policies never share endpoints.
 type discoveries struct {
 	mu      sync.Mutex
 	entries map[string]discovered // created on first store
 }
 
-func (d *discoveries) get(issuer string, now time.Time) (string, bool) {
+func (d *discoveries) get(issuer string, now time.Time) (metadata, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e, ok := d.entries[issuer]
 	if !ok || now.Sub(e.at) >= discoveryTTL {
-		return "", false
+		return metadata{}, false
 	}
-	return e.endpoint, true
+	return e.metadata, true
 }
 
-func (d *discoveries) put(issuer, endpoint string, now time.Time) {
+func (d *discoveries) put(issuer string, m metadata, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.entries == nil || len(d.entries) >= maxDiscoveryEntries {
 		d.entries = map[string]discovered{}
 	}
-	d.entries[issuer] = discovered{endpoint: endpoint, at: now}
+	d.entries[issuer] = discovered{metadata: m, at: now}
 }
 
 // discoverTokenEndpoint reads the token endpoint from the issuer's OpenID Connect
@@ -70,21 +77,27 @@ func (d *discoveries) put(issuer, endpoint string, now time.Time) {
 // trailing slash is dropped first: the documented Aurora issuers end in "/", and
 // "//.well-known" is not their document.
 func (c *Client) discoverTokenEndpoint(ctx context.Context, issuer string) (string, error) {
+	m, err := c.discover(ctx, issuer)
+	return m.token, err
+}
+
+// discover reads the issuer's metadata as discoverTokenEndpoint says, through the cache.
+func (c *Client) discover(ctx context.Context, issuer string) (metadata, error) {
 	if u, err := url.Parse(issuer); err == nil && (u.RawQuery != "" || u.ForceQuery || u.Fragment != "") {
 		// RFC 8414 section 2: an issuer has no query or fragment (the API server refuses
 		// one too); appending the well-known path to it would make another URL.
-		return "", &Error{Kind: BadRequest, Err: errors.New("spec.issuerURL must have no query or fragment")}
+		return metadata{}, &Error{Kind: BadRequest, Err: errors.New("spec.issuerURL must have no query or fragment")}
 	}
 	base := strings.TrimRight(issuer, "/")
 	if err := checkURL(base); err != nil {
-		return "", err
+		return metadata{}, err
 	}
-	if endpoint, ok := c.discovered.get(base, c.now()); ok {
-		return endpoint, nil
+	if m, ok := c.discovered.get(base, c.now()); ok {
+		return m, nil
 	}
 	u, err := url.Parse(base)
 	if err != nil {
-		return "", &Error{Kind: BadRequest, Err: errors.New("the issuer URL is not a URL")}
+		return metadata{}, &Error{Kind: BadRequest, Err: errors.New("the issuer URL is not a URL")}
 	}
 	// OIDC appends its well-known segment to the issuer; RFC 8414 section 3.1 inserts
 	// its own between the host and the issuer's path. The same for an issuer without path.
@@ -93,7 +106,7 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, issuer string) (stri
 	rfc8414.Path, rfc8414.RawPath = "/.well-known/oauth-authorization-server"+u.Path, ""
 	var lastErr error
 	for _, doc := range []string{oidc.String(), rfc8414.String()} {
-		endpoint, err := c.fetchMetadata(ctx, doc, issuer)
+		m, err := c.fetchMetadata(ctx, doc, issuer)
 		if err != nil {
 			// Only a missing OIDC document sends us to RFC 8414; an unavailable or
 			// unreachable issuer is reported as it is (transient), not hidden behind
@@ -102,31 +115,31 @@ func (c *Client) discoverTokenEndpoint(ctx context.Context, issuer string) (stri
 				lastErr = err
 				continue
 			}
-			return "", err
+			return metadata{}, err
 		}
-		if err := checkURL(endpoint); err != nil {
-			return "", err
+		if err := checkURL(m.token); err != nil {
+			return metadata{}, err
 		}
-		c.discovered.put(base, endpoint, c.now())
-		return endpoint, nil
+		c.discovered.put(base, m, c.now())
+		return m, nil
 	}
-	return "", lastErr
+	return metadata{}, lastErr
 }
 
-func (c *Client) fetchMetadata(ctx context.Context, u, issuer string) (string, error) {
+func (c *Client) fetchMetadata(ctx context.Context, u, issuer string) (metadata, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", &Error{Kind: BadRequest, Err: err}
+		return metadata{}, &Error{Kind: BadRequest, Err: err}
 	}
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := c.httpClient().Do(hreq)
 	if err != nil {
-		return "", &Error{Kind: dialKind(err), Err: err}
+		return metadata{}, &Error{Kind: dialKind(err), Err: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, err := readCapped(resp.Body)
 	if err != nil {
-		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: errors.New("discovery document unreadable or too large")}
+		return metadata{}, &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: errors.New("discovery document unreadable or too large")}
 	}
 	if resp.StatusCode != http.StatusOK {
 		// No such document (on both paths, the issuer is wrong) and a redirect (not
@@ -137,14 +150,15 @@ func (c *Client) fetchMetadata(ctx context.Context, u, issuer string) (string, e
 			resp.StatusCode == http.StatusNotFound, resp.StatusCode == http.StatusGone:
 			kind = BadRequest
 		}
-		return "", &Error{Kind: kind, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery at %s failed", u)}
+		return metadata{}, &Error{Kind: kind, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery at %s failed", u)}
 	}
 	var doc struct {
-		Issuer        string `json:"issuer"`
-		TokenEndpoint string `json:"token_endpoint"`
+		Issuer                string `json:"issuer"`
+		TokenEndpoint         string `json:"token_endpoint"`
+		AuthorizationEndpoint string `json:"authorization_endpoint"`
 	}
 	if json.Unmarshal(raw, &doc) != nil || doc.TokenEndpoint == "" {
-		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s has no token_endpoint", u)}
+		return metadata{}, &Error{Kind: Transient, StatusCode: resp.StatusCode, Err: fmt.Errorf("discovery document at %s has no token_endpoint", u)}
 	}
 	// OIDC Discovery section 4.3, RFC 8414 section 3.3: the metadata must be the issuer's
 	// own, or a document served elsewhere could direct the client secret to its endpoint.
@@ -152,12 +166,12 @@ func (c *Client) fetchMetadata(ctx context.Context, u, issuer string) (string, e
 	switch {
 	case doc.Issuer == "":
 		// The document's trouble, which its server may mend: retried.
-		return "", &Error{Kind: Transient, StatusCode: resp.StatusCode,
+		return metadata{}, &Error{Kind: Transient, StatusCode: resp.StatusCode,
 			Err: fmt.Errorf("discovery document at %s has no issuer, so it is not used (RFC 8414 section 3.3)", u)}
 	case strings.TrimSuffix(doc.Issuer, "/") != strings.TrimSuffix(issuer, "/"):
-		return "", &Error{Kind: BadRequest, StatusCode: resp.StatusCode,
+		return metadata{}, &Error{Kind: BadRequest, StatusCode: resp.StatusCode,
 			Err: fmt.Errorf("discovery document at %s is for another issuer, %q, not %s, so it is not used (RFC 8414 section 3.3)",
 				u, truncate(printable(doc.Issuer), 100), issuer)}
 	}
-	return doc.TokenEndpoint, nil
+	return metadata{token: doc.TokenEndpoint, authorization: doc.AuthorizationEndpoint}, nil
 }

@@ -19,6 +19,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -83,3 +84,28 @@ func (generic) Token(ctx context.Context, c *Client, req *Request) (*Token, erro
 	}
 	return c.exchange(ctx, req, endpoint, f, enc, authorization)
 }
+
+// Authorization: RFC 6749 section 4.1.1's names, and PKCE S256 by default, as RFC 9700
+// section 2.1.1 asks of clients.
+func (generic) Authorization() Authorization {
+	return Authorization{Names: rfc6749Names, PKCE: true, PKCEByDefault: true}
+}
+
+// authorizeEndpoint is the issuer's authorization_endpoint: nothing in RFC 6749 ties it to
+// the token endpoint's path.
+func (generic) authorizeEndpoint(ctx context.Context, c *Client, req *AuthorizationRequest) (string, error) {
+	if req.IssuerURL == "" {
+		return "", authorizationError("Generic needs spec.authorization.authorizeURL when there is no spec.issuerURL")
+	}
+	m, err := c.discover(ctx, req.IssuerURL)
+	if err != nil {
+		return "", err
+	}
+	if m.authorization == "" {
+		return "", authorizationError("the issuer's discovery document names no authorization_endpoint: set spec.authorization.authorizeURL")
+	}
+	return m.authorization, nil
+}
+
+// checkCallback: RFC 6749 section 4.1.2's redirect carries code and state alone.
+func (generic) checkCallback(url.Values) error { return nil }

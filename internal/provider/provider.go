@@ -151,10 +151,13 @@ func (k Kind) Label() string {
 	return kindNames[k].label
 }
 
-// Error is a failed token request. Its text carries the provider's `error` code and a
+// Error is a failed token request (or authorization request). Its text carries the provider's `error` code and a
 // truncated `error_description`, and never a token, refresh token, code or client secret.
 type Error struct {
 	Kind Kind
+	// Op is what failed, for the text: "" a token request; "authorization request" the
+	// building of one (Client.AuthorizationURL).
+	Op string
 	// StatusCode is the HTTP status, 0 when no response came.
 	StatusCode int
 	// Code is the RFC 6749 section 5.2 `error`, when the provider sent one.
@@ -194,7 +197,11 @@ func markNotSent(err error) error {
 
 // Error implements error.
 func (e *Error) Error() string {
-	msg := "token request failed"
+	op := e.Op
+	if op == "" {
+		op = "token request"
+	}
+	msg := op + " failed"
 	if e.StatusCode != 0 {
 		msg += fmt.Sprintf(": HTTP %d", e.StatusCode)
 	}
@@ -277,7 +284,7 @@ func (c *Client) Token(ctx context.Context, req *Request) (*Token, error) {
 		return nil, &Error{Kind: BadRequest, Err: fmt.Errorf("unknown provider %q", req.Provider)}
 	}
 	r := WithDefaults(*req) // the caller's request stays as it was
-	if err := p.Traits().checkGrant(r.Provider, r.Grant); err != nil {
+	if err := exchangeTraits(p).checkGrant(r.Provider, r.Grant); err != nil {
 		return nil, markNotSent(err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout())

@@ -102,7 +102,8 @@ func TestTokenRefusesUnsupportedGrantsWithoutARequest(t *testing.T) {
 		{"Aston Club with an empty code", provider.Request{Provider: oauthv1alpha1.ProviderAstonClub, Grant: provider.Grant{Type: provider.GrantAuthorizationCode}}},
 		{"Aurinko without a code", provider.Request{Provider: oauthv1alpha1.ProviderAurinko, Grant: provider.Grant{Type: provider.GrantAuthorizationCode}}},
 		{"Aurinko with a refresh token", provider.Request{Provider: oauthv1alpha1.ProviderAurinko, Grant: provider.Grant{Type: provider.GrantRefreshToken, RefreshToken: "rt"}}},
-		{"Generic with a code", provider.Request{Provider: oauthv1alpha1.ProviderGeneric, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
+		// Its code comes from the operator's own authorization request, which has a redirect_uri.
+		{"Generic with a code but no redirect_uri", provider.Request{Provider: oauthv1alpha1.ProviderGeneric, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
 		{"Aura with a code but no redirect_uri", provider.Request{Provider: oauthv1alpha1.ProviderAura, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
 		{"Aston Club with a code but no redirect_uri", provider.Request{Provider: oauthv1alpha1.ProviderAstonClub, Grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: "c"}}},
 	} {

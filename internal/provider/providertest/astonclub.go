@@ -18,6 +18,7 @@ package providertest
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/tokenwarden/tokenwarden/internal/provider"
@@ -28,6 +29,9 @@ import (
 // posapi, resource_owner_type merchant, a one-year expires_in; a code exchange returns a
 // refresh token, a refresh returns none (the one presented keeps working).
 type astonClub struct{}
+
+// astonClubScope is the POS API's scope, which the document's answers grant.
+const astonClubScope = "posapi"
 
 // astonClubLifetime is the expires_in of the document's examples.
 const astonClubLifetime = 31536000 * time.Second
@@ -59,6 +63,27 @@ func (astonClub) read(_ *Server, r *http.Request, p *params, body []byte) (provi
 	return grant, checkClientInBody(p)
 }
 
+// authorizeDocument: /authorize/merchant and /authorize/organization with client_id,
+// response_type=code, redirect_uri, scope and state, the scopes each lists, and an S256
+// challenge (the document is silent on PKCE). Its example and its redirect format carry a
+// state, so one is required. After logging in the person picks the merchant (or
+// organization) and approves; the redirect back carries grant_type=authorization_code.
+func (astonClub) authorizeDocument() *authorizeDocument {
+	const merchant, organization = "/authorize/merchant", "/authorize/organization"
+	doc := rfc6749Document("Aston Club", merchant, organization)
+	doc.stateRequired, doc.pkce, doc.consent = true, true, true
+	doc.scopes = map[string][]string{
+		merchant:     {astonClubScope},
+		organization: {astonClubScope, "aston-api:transaction.read", "aston-api:transaction.submit"},
+	}
+	doc.choices = map[string]choice{
+		merchant:     {field: "merchant", options: AstonClubMerchants},
+		organization: {field: "organization", options: AstonClubOrganizations},
+	}
+	doc.success = url.Values{"grant_type": {string(provider.GrantAuthorizationCode)}}
+	return doc
+}
+
 func (astonClub) authenticate(s *Server, p *params) (int, string, string) {
 	return s.authenticateBody(p)
 }
@@ -69,7 +94,7 @@ func (astonClub) answer(s *Server, w http.ResponseWriter, _ *http.Request, p *pa
 		return
 	}
 	a := s.newTokenAnswer("bearer")
-	a["scope"] = "posapi"
+	a["scope"] = astonClubScope
 	a["resource_owner_type"] = "merchant"
 	if grant == provider.GrantAuthorizationCode || !s.omitRefreshToken {
 		a["refresh_token"] = s.mintRefreshToken(family)

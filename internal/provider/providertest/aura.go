@@ -49,6 +49,17 @@ func (aura) read(_ *Server, r *http.Request, p *params, body []byte) (provider.G
 	return grant, checkClientInBody(p)
 }
 
+// authorizeDocument: Step 1's /oauth/authorize with client_id, redirect_uri and
+// response_type=code (RFC 6749's names), state and scope as RFC 6749 has them, and an S256
+// challenge (the document is silent on PKCE; Aura's server takes it). Its link has no state,
+// so none is required; logging in is the approval: "Once the user has authenticated they
+// will be redirected ... along with an authorisation code".
+func (aura) authorizeDocument() *authorizeDocument {
+	doc := rfc6749Document("Aura", "/oauth/authorize")
+	doc.pkce = true
+	return doc
+}
+
 func (aura) authenticate(s *Server, p *params) (int, string, string) { return s.authenticateBody(p) }
 
 func (aura) answer(s *Server, w http.ResponseWriter, _ *http.Request, p *params, grant provider.GrantType) {

@@ -57,6 +57,24 @@ func (d aurinko) read(s *Server, r *http.Request, p *params, body []byte) (provi
 	return grant, ""
 }
 
+// authorizeDocument: /v1/auth/authorizeUser with Aurinko's own names (clientId, returnUrl,
+// responseType, scopes), state, serviceType and accountRole (primary or secondary), as its
+// examples send them. responseType must be code: unset it means cookie mode, which issues
+// no code. No PKCE: the code exchange has no body. Every example carries a state. After the
+// sign-in the person authorizes the app; the redirect back says status=success.
+func (aurinko) authorizeDocument() *authorizeDocument {
+	return &authorizeDocument{
+		name: "Aurinko", paths: []string{"/v1/auth/authorizeUser"},
+		clientID: "clientId", redirectURI: "returnUrl", responseType: "responseType", scope: "scopes", state: paramState,
+		stateRequired: true,
+		others:        []string{"serviceType", "accountRole"},
+		required:      []string{"serviceType"},
+		allowed:       map[string][]string{"accountRole": {"primary", "secondary"}},
+		consent:       true,
+		success:       url.Values{"status": {"success"}},
+	}
+}
+
 func (aurinko) authenticate(s *Server, p *params) (int, string, string) {
 	return s.checkClient(p.basicID, p.basicSecret)
 }

@@ -26,8 +26,8 @@ import (
 )
 
 // generic is an RFC 6749 server that takes exactly one client authentication and one body
-// encoding, any extra parameter, client credentials or a refresh token (not rotated), and
-// serves OIDC and RFC 8414 discovery.
+// encoding, any extra parameter, client credentials, a refresh token (not rotated) or a code
+// its authorization endpoint issued, and serves OIDC and RFC 8414 discovery.
 type generic struct {
 	auth oauthv1alpha1.ClientAuthentication
 	enc  oauthv1alpha1.RequestEncoding
@@ -67,7 +67,7 @@ func (d generic) read(s *Server, r *http.Request, p *params, body []byte) (provi
 		return "", reason
 	}
 	grant := provider.GrantType(p.fields["grant_type"])
-	if reason := checkGrant(p.fields, grant, provider.GrantClientCredentials, provider.GrantRefreshToken); reason != "" {
+	if reason := checkGrant(p.fields, grant, provider.GrantClientCredentials, provider.GrantRefreshToken, provider.GrantAuthorizationCode); reason != "" {
 		return grant, reason
 	}
 	f := p.fields
@@ -94,6 +94,16 @@ func (d generic) read(s *Server, r *http.Request, p *params, body []byte) (provi
 		return grant, "client_id or client_secret missing from the body"
 	}
 	return grant, ""
+}
+
+// authorizeDocument: RFC 6749 section 4.1.1 at /authorize, named by the discovery
+// documents, with an S256 challenge (RFC 7636); parameters it does not know are ignored
+// (section 3.1). A state is required, as RFC 9700 section 2.1.1 has clients send one (the
+// operator always does). After logging in the person approves or denies.
+func (generic) authorizeDocument() *authorizeDocument {
+	doc := rfc6749Document("Generic", "/authorize")
+	doc.stateRequired, doc.pkce, doc.open, doc.consent = true, true, true, true
+	return doc
 }
 
 func (generic) authenticate(s *Server, p *params) (int, string, string) {

@@ -41,9 +41,12 @@ func TestGenericFakeFollowsItsDocument(t *testing.T) {
 		{"Generic (JSON) refuses a form body", generic(oauthv1alpha1.ClientAuthenticationBody, oauthv1alpha1.RequestEncodingJSON), func(_ *testing.T, s *providertest.Server) call {
 			return call{url: s.TokenURL(), ctype: ctForm, body: formOf("grant_type", "client_credentials", "client_id", testID, "client_secret", testSecret)}
 		}, 400, "invalid_request", "Content-Type"},
-		{"Generic refuses the authorization_code grant", generic(oauthv1alpha1.ClientAuthenticationBody, oauthv1alpha1.RequestEncodingForm), func(_ *testing.T, s *providertest.Server) call {
+		{"Generic refuses a code its authorization endpoint did not issue", generic(oauthv1alpha1.ClientAuthenticationBody, oauthv1alpha1.RequestEncodingForm), func(_ *testing.T, s *providertest.Server) call {
 			return call{url: s.TokenURL(), ctype: ctForm, body: formOf("grant_type", "authorization_code", "code", "c", "redirect_uri", "https://app.example.com/cb", "client_id", testID, "client_secret", testSecret)}
-		}, 400, "invalid_request", "grant_type"},
+		}, 400, "invalid_grant", ""},
+		{"Generic refuses a code without redirect_uri", generic(oauthv1alpha1.ClientAuthenticationBody, oauthv1alpha1.RequestEncodingForm), func(_ *testing.T, s *providertest.Server) call {
+			return call{url: s.TokenURL(), ctype: ctForm, body: formOf("grant_type", "authorization_code", "code", "c", "client_id", testID, "client_secret", testSecret)}
+		}, 400, "invalid_request", "redirect_uri"},
 		{"Generic refuses a refresh without refresh_token", generic(oauthv1alpha1.ClientAuthenticationBody, oauthv1alpha1.RequestEncodingForm), func(_ *testing.T, s *providertest.Server) call {
 			return call{url: s.TokenURL(), ctype: ctForm, body: formOf("grant_type", "refresh_token", "client_id", testID, "client_secret", testSecret)}
 		}, 400, "invalid_request", "refresh_token"},
@@ -93,7 +96,8 @@ func TestGenericFakeDiscovery(t *testing.T) {
 	s := providertest.NewGeneric(providertest.Options{}, "", "")
 	defer s.Close()
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
-		if got := do(t, call{method: http.MethodGet, url: s.URL() + path}); got.status != 200 || got.str("token_endpoint") != s.TokenURL() || got.str("issuer") != s.IssuerURL() {
+		if got := do(t, call{method: http.MethodGet, url: s.URL() + path}); got.status != 200 || got.str("token_endpoint") != s.TokenURL() || got.str("issuer") != s.IssuerURL() ||
+			got.str("authorization_endpoint") != s.AuthorizeURL() || s.AuthorizeURL() != s.URL()+"/authorize" {
 			t.Errorf("%s: %d %v", path, got.status, got.body)
 		}
 	}

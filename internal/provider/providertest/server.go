@@ -15,14 +15,15 @@ limitations under the License.
 */
 
 // Package providertest holds strict fake token endpoints for each provider, on httptest
-// servers, one file per provider's document. They reproduce the documents to the letter
-// and reject (400 with an RFC 6749 error, and a recorded reason) any request that departs
-// from them: wrong method or content type, a missing or unknown field, client credentials
-// in the wrong place, a reused Aura refresh token (which, as RFC 9700 reuse detection does,
-// revokes the whole grant), a reused code, a wrong PKCE verifier. They count requests by
-// grant, fail the next N requests on demand, inject the faults that real servers and the
-// boxes in front of them send (faults.go), and issue short lifetimes on demand. The
-// controller's tests and the local demo both use them.
+// servers, one file per provider's document, and their authorization endpoints with a login
+// page (authorize.go). They reproduce the documents to the letter and reject (400 with an
+// RFC 6749 error, and a recorded reason) any request that departs from them: wrong method
+// or content type, a missing or unknown field, client credentials in the wrong place, a
+// reused Aura refresh token (which, as RFC 9700 reuse detection does, revokes the whole
+// grant), a reused code, a wrong PKCE verifier. They count requests by grant, fail the next
+// N requests on demand, inject the faults that real servers and the boxes in front of them
+// send (faults.go), and issue short lifetimes on demand. The controller's tests and the
+// local demo both use them.
 package providertest
 
 import (
@@ -154,6 +155,10 @@ type Server struct {
 	total            int
 	rejections       []string
 	material         []string
+
+	// The authorization endpoint's (authorize.go).
+	pending                               map[string]*pendingAuthorization
+	authorizeRequests, approvals, denials int
 }
 
 // credential is a code or refresh token: single-use where the provider says so, and part
@@ -163,6 +168,18 @@ type credential struct {
 	used   bool
 	// challenge is the S256 PKCE challenge a code was issued with (RFC 7636), if any.
 	challenge string
+	// redirectURI is the redirect URI a code was issued for, when the authorization
+	// endpoint issued it; "": the registered one.
+	redirectURI string
+}
+
+// boundRedirectURI is the redirect_uri a code's exchange must present (RFC 6749 section
+// 4.1.3).
+func (c *credential) boundRedirectURI(registered string) string {
+	if c.redirectURI != "" {
+		return c.redirectURI
+	}
+	return registered
 }
 
 func newServer(d dialect, o Options, defaultLifetime time.Duration) *Server {
@@ -441,6 +458,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case path == s.dialect.tokenPath(), strings.HasPrefix(path, s.dialect.tokenPath()+"/"):
 		s.token(w, r)
 		return
+	case documentOf(s.dialect).serves(path):
+		s.authorize(w, r, documentOf(s.dialect))
+		return
 	}
 	s.mu.Lock()
 	reason := s.scrub("a request to " + r.Method + " " + r.URL.EscapedPath() + ", which this provider does not serve")
@@ -449,7 +469,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	oauthError(w, http.StatusNotFound, "invalid_request", reason)
 }
 
-// discovery serves an OIDC or RFC 8414 document naming the issuer and token endpoint.
+// discovery serves an OIDC or RFC 8414 document naming the issuer, the token endpoint and
+// the authorization endpoint.
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.discoveries++
@@ -462,7 +483,11 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 		// Not served; asking for it first is what clients do, so no rejection.
 		http.NotFound(w, r)
 	default:
-		writeJSON(w, map[string]string{"issuer": s.IssuerURL(), "token_endpoint": s.TokenURL()})
+		doc := map[string]string{"issuer": s.IssuerURL(), "token_endpoint": s.TokenURL()}
+		if u := s.AuthorizeURL(); u != "" {
+			doc["authorization_endpoint"] = u
+		}
+		writeJSON(w, doc)
 	}
 }
 
@@ -794,7 +819,7 @@ func (s *Server) redeem(w http.ResponseWriter, p *params, grant provider.GrantTy
 			s.revoked[c.family] = true
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "authorization code was already used")
 			return 0, false
-		case p.fields["redirect_uri"] != s.redirectURI:
+		case p.fields["redirect_uri"] != c.boundRedirectURI(s.redirectURI):
 			oauthError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri does not match")
 			return 0, false
 		case c.challenge != "" && s256(p.fields["code_verifier"]) != c.challenge:
