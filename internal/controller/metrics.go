@@ -51,10 +51,14 @@ var (
 		Help:    "Duration of token requests, by provider.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 	}, []string{labelProvider})
+	rolloutsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tokenwarden_rollouts_total",
+		Help: "Restarts of rolloutRestartTargets that a new token needed, by result: restarted, skipped (rolloutMinInterval not passed yet) or failed.",
+	}, []string{"result"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration)
+	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration, rolloutsTotal)
 }
 
 // observeRequest counts a token request and its outcome.
