@@ -86,6 +86,8 @@ func TestDecideRollout(t *testing.T) {
 			in: rollout(), want: rolloutRestart},
 		"leaves a target that holds the token's value (a manager restart, a resync)": {
 			in: rollout(restartedWith("new", t0.Add(time.Millisecond))), want: rolloutCurrent},
+		"leaves a target that holds the token's value whatever its restart time says (another leader's clock)": {
+			in: rollout(restartedWith("new", t0.Add(-time.Second))), want: rolloutCurrent},
 		"restarts for a new token once the interval has passed": {
 			in: rollout(restartedWith("old", t0.Add(-2*time.Minute))), want: rolloutRestart},
 		"holds a restart back until the interval has passed since the last one": {
@@ -250,6 +252,16 @@ func publishedValue(key types.NamespacedName) string {
 	return rolloutValue(getConnection(key).UID, publishedObtainedAt(key))
 }
 
+// withSlowClock gives the manager a clock that starts at the beginning of the current
+// second and runs factor times slower than the wall's.
+func withSlowClock(factor int64) managerOption {
+	start := time.Now()
+	base := start.Truncate(time.Second)
+	return func(r *OAuthConnectionReconciler) {
+		r.Now = func() time.Time { return base.Add(time.Since(start) / time.Duration(factor)) }
+	}
+}
+
 // eventuallyRestartedFor waits until the target holds the value of the connection's
 // current token.
 func eventuallyRestartedFor(key types.NamespacedName, t oauthv1alpha1.RolloutRestartTarget) {
@@ -404,20 +416,25 @@ var _ = Describe("Restarting rollout targets", func() {
 	})
 
 	It("gives two tokens obtained within one second two distinct values", func() {
+		By("running the manager on a clock a thousand times slower than the wall's, from the start of a second")
+		mgr.stop()
+		mgr = startManager(withSlowClock(1000))
 		fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, time.Hour)
 		billing := target(oauthv1alpha1.RolloutRestartDeployment, "billing")
 		createWorkload(ns, billing)
 		history := recordRestarts(ns, billing)
 		conn.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
-		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
+		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Nanosecond}
 		key := create(conn)
 		eventuallyReady(key)
 		first := publishedObtainedAt(key)
+		Eventually(history.get).Should(HaveLen(1))
 		requestRefresh(key, "at-once")
 		Eventually(func() int { return fake.Requests(provider.GrantClientCredentials) }).Should(Equal(2))
 		Eventually(history.get).Should(HaveLen(2))
 		second := publishedObtainedAt(key)
-		Expect(second.Sub(first)).To(BeNumerically("<", time.Second), "the premise: both tokens within one second")
+		Expect(second.Truncate(time.Second)).To(Equal(first.Truncate(time.Second)), "the premise: both tokens in one second")
+		Expect(second).To(BeTemporally(">", first))
 		uid := getConnection(key).UID
 		Expect(history.get()).To(Equal([]string{rolloutValue(uid, first), rolloutValue(uid, second)}))
 		Consistently(history.get).WithTimeout(2 * time.Second).Should(HaveLen(2))
@@ -458,6 +475,68 @@ var _ = Describe("Restarting rollout targets", func() {
 		Eventually(history.get).WithTimeout(interval + 10*time.Second).Should(Equal([]string{v1, latest}))
 		Expect(restartTimeOf(ns, billing).Sub(restarted)).To(BeNumerically(">=", interval))
 		Consistently(history.get).WithTimeout(2 * time.Second).Should(Equal([]string{v1, latest}))
+	})
+
+	It("restarts a workload two connections list once per new token of either, never in turn", func() {
+		fake := track(providertest.NewAurora(providertest.Options{Lifetime: time.Hour}))
+		clientSecretFor(ns, fake)
+		billing := target(oauthv1alpha1.RolloutRestartDeployment, "billing")
+		createWorkload(ns, billing)
+		history := recordRestarts(ns, billing)
+		var keys []types.NamespacedName
+		for _, name := range []string{"aurora-api", "aurora-reports"} {
+			c := newConnection(ns, name, oauthv1alpha1.ProviderAurora, withIssuerURL(fake.IssuerURL()))
+			c.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
+			c.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
+			keys = append(keys, create(c))
+		}
+		for _, key := range keys {
+			eventuallyReady(key)
+		}
+		Eventually(history.get).ShouldNot(BeEmpty())
+		Consistently(history.get).WithTimeout(2 * time.Second).Should(Equal(history.get()))
+		settled := history.get()
+
+		By("looking at both connections again, several times")
+		for range 3 {
+			look(keys[0])
+			look(keys[1])
+		}
+		Consistently(history.get).WithTimeout(3*time.Second).Should(Equal(settled), "no restarts in turn")
+
+		By("a new token of one of them: one restart, which the other leaves alone")
+		before := publishedValue(keys[0])
+		requestRefresh(keys[0], "second")
+		Eventually(func() string { return publishedValue(keys[0]) }).ShouldNot(Equal(before))
+		Eventually(history.get).Should(Equal(append(settled, publishedValue(keys[0]))))
+		look(keys[1])
+		Consistently(history.get).WithTimeout(3 * time.Second).Should(HaveLen(len(settled) + 1))
+	})
+
+	It("restarts no rollout target for a token the workload Secret does not hold yet", func() {
+		fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, time.Hour)
+		billing := target(oauthv1alpha1.RolloutRestartDeployment, "billing")
+		createWorkload(ns, billing)
+		history := recordRestarts(ns, billing)
+		conn.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
+		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
+		key := create(conn)
+		eventuallyReady(key)
+		v1 := publishedValue(key)
+		Eventually(history.get).Should(Equal([]string{v1}))
+
+		By("refusing Secret writes: the new token is obtained, and held, not published")
+		allow := refuseSecretWrites(ns)
+		requestRefresh(key, "while-refused")
+		Eventually(func() int { return fake.Requests(provider.GrantClientCredentials) }).Should(Equal(2))
+		Consistently(history.get).WithTimeout(3*time.Second).Should(Equal([]string{v1}), "no restart for an unpublished token")
+		Expect(publishedValue(key)).To(Equal(v1), "the Secret still holds the first token")
+
+		By("accepting writes again: the held token is published, then the target restarted for it")
+		allow()
+		Eventually(func() string { return publishedValue(key) }).WithTimeout(30 * time.Second).ShouldNot(Equal(v1))
+		Eventually(history.get).WithTimeout(30 * time.Second).Should(Equal([]string{v1, publishedValue(key)}))
+		settlesAt(func() int { return fake.Requests(provider.GrantClientCredentials) }, 2, "the held token, not a new one")
 	})
 
 	It("warns once about a missing rollout target and keeps the connection Ready", func() {
