@@ -262,6 +262,19 @@ func withSlowClock(factor int64) managerOption {
 	}
 }
 
+// createWithTargets creates a connection that lists rollout targets and deletes it after
+// the test: no manager of a later spec may find it (the RBAC spec's runs under a role
+// without the opt-in rollout grant, and checks that every request it makes is granted).
+func createWithTargets(c *oauthv1alpha1.OAuthConnection) types.NamespacedName {
+	GinkgoHelper()
+	key := create(c)
+	DeferCleanup(func() {
+		Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, &oauthv1alpha1.OAuthConnection{
+			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}))).To(Succeed())
+	})
+	return key
+}
+
 // eventuallyRestartedFor waits until the target holds the value of the connection's
 // current token.
 func eventuallyRestartedFor(key types.NamespacedName, t oauthv1alpha1.RolloutRestartTarget) {
@@ -373,7 +386,7 @@ var _ = Describe("Restarting rollout targets", func() {
 		}
 		conn.Spec.RolloutRestartTargets = targets
 		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
-		key := create(conn)
+		key := createWithTargets(conn)
 		eventuallyReady(key)
 		v1 := publishedValue(key)
 		for i, t := range targets {
@@ -425,7 +438,7 @@ var _ = Describe("Restarting rollout targets", func() {
 		history := recordRestarts(ns, billing)
 		conn.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
 		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Nanosecond}
-		key := create(conn)
+		key := createWithTargets(conn)
 		eventuallyReady(key)
 		first := publishedObtainedAt(key)
 		Eventually(history.get).Should(HaveLen(1))
@@ -448,7 +461,7 @@ var _ = Describe("Restarting rollout targets", func() {
 		history := recordRestarts(ns, billing)
 		conn.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
 		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: interval}
-		key := create(conn)
+		key := createWithTargets(conn)
 		eventuallyReady(key)
 		Eventually(history.get).Should(HaveLen(1))
 		v1, restarted := history.get()[0], restartTimeOf(ns, billing)
@@ -488,7 +501,7 @@ var _ = Describe("Restarting rollout targets", func() {
 			c := newConnection(ns, name, oauthv1alpha1.ProviderAurora, withIssuerURL(fake.IssuerURL()))
 			c.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
 			c.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
-			keys = append(keys, create(c))
+			keys = append(keys, createWithTargets(c))
 		}
 		for _, key := range keys {
 			eventuallyReady(key)
@@ -520,7 +533,7 @@ var _ = Describe("Restarting rollout targets", func() {
 		history := recordRestarts(ns, billing)
 		conn.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
 		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
-		key := create(conn)
+		key := createWithTargets(conn)
 		eventuallyReady(key)
 		v1 := publishedValue(key)
 		Eventually(history.get).Should(Equal([]string{v1}))
@@ -546,7 +559,7 @@ var _ = Describe("Restarting rollout targets", func() {
 		createWorkload(ns, billing)
 		conn.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{missing, billing}
 		conn.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
-		key := create(conn)
+		key := createWithTargets(conn)
 		eventuallyReady(key)
 		Eventually(func(g Gomega) {
 			c := getConnection(key)
@@ -660,7 +673,7 @@ var _ = Describe("Restarting rollout targets without the opt-in RBAC", func() {
 		billing := target(oauthv1alpha1.RolloutRestartDeployment, "billing")
 		createWorkload(ns, billing)
 		conn.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
-		key := create(conn)
+		key := createWithTargets(conn)
 		eventuallyReady(key)
 		Eventually(func() string { return getConnection(key).Status.RolloutFailure }).
 			Should(ContainSubstring("config/components/rollout-rbac"))
