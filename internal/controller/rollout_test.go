@@ -22,12 +22,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -253,12 +253,13 @@ func publishedValue(key types.NamespacedName) string {
 }
 
 // withSlowClock gives the manager a clock that starts at the beginning of the current
-// second and runs factor times slower than the wall's.
-func withSlowClock(factor int64) managerOption {
+// second and runs a thousand times slower than the wall's: a test's tokens all fall in
+// that second.
+func withSlowClock() managerOption {
 	start := time.Now()
 	base := start.Truncate(time.Second)
 	return func(r *OAuthConnectionReconciler) {
-		r.Now = func() time.Time { return base.Add(time.Since(start) / time.Duration(factor)) }
+		r.Now = func() time.Time { return base.Add(time.Since(start) / 1000) }
 	}
 }
 
@@ -306,7 +307,7 @@ type restartHistory struct {
 func (h *restartHistory) get() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]string(nil), h.values...)
+	return slices.Clone(h.values)
 }
 
 // recordRestarts watches one workload until the end of the test.
@@ -348,12 +349,12 @@ func recordRestarts(ns string, t oauthv1alpha1.RolloutRestartTarget) *restartHis
 	return h
 }
 
-// warnings counts the Warning events of a reason recorded for a connection.
-func warnings(ns, name, reason string) func() int {
+// rolloutWarnings counts the RolloutFailed events recorded for a connection.
+func rolloutWarnings(ns, name string) func() int {
 	return func() int {
 		n := 0
 		for _, e := range eventsIn(ns) {
-			if e.Regarding.Name == name && e.Type == corev1.EventTypeWarning && e.Reason == reason {
+			if e.Regarding.Name == name && e.Type == corev1.EventTypeWarning && e.Reason == reasonRolloutFailed {
 				n++
 			}
 		}
@@ -431,7 +432,7 @@ var _ = Describe("Restarting rollout targets", func() {
 	It("gives two tokens obtained within one second two distinct values", func() {
 		By("running the manager on a clock a thousand times slower than the wall's, from the start of a second")
 		mgr.stop()
-		mgr = startManager(withSlowClock(1000))
+		mgr = startManager(withSlowClock())
 		fake, conn := providerCases[oauthv1alpha1.ProviderAurora].setup(ns, time.Hour)
 		billing := target(oauthv1alpha1.RolloutRestartDeployment, "billing")
 		createWorkload(ns, billing)
@@ -496,8 +497,9 @@ var _ = Describe("Restarting rollout targets", func() {
 		billing := target(oauthv1alpha1.RolloutRestartDeployment, "billing")
 		createWorkload(ns, billing)
 		history := recordRestarts(ns, billing)
-		var keys []types.NamespacedName
-		for _, name := range []string{"aurora-api", "aurora-reports"} {
+		names := []string{"aurora-api", "aurora-reports"}
+		keys := make([]types.NamespacedName, 0, len(names))
+		for _, name := range names {
 			c := newConnection(ns, name, oauthv1alpha1.ProviderAurora, withIssuerURL(fake.IssuerURL()))
 			c.Spec.RolloutRestartTargets = []oauthv1alpha1.RolloutRestartTarget{billing}
 			c.Spec.RolloutMinInterval = &metav1.Duration{Duration: time.Millisecond}
@@ -568,7 +570,7 @@ var _ = Describe("Restarting rollout targets", func() {
 			expectCondition(g, c, oauthv1alpha1.ConditionStalled, metav1.ConditionFalse, "")
 		}).Should(Succeed())
 		eventuallyRestartedFor(key, billing)
-		settlesAt(warnings(ns, key.Name, reasonRolloutFailed), 1)
+		settlesAt(rolloutWarnings(ns, key.Name), 1)
 
 		By("a new token: the present target is restarted, the missing one not warned about again")
 		first := publishedValue(key)
@@ -577,7 +579,7 @@ var _ = Describe("Restarting rollout targets", func() {
 		Eventually(func() string { return publishedValue(key) }).ShouldNot(Equal(first))
 		eventuallyRestartedFor(key, billing)
 		eventuallyReady(key)
-		settlesAt(warnings(ns, key.Name, reasonRolloutFailed), 1)
+		settlesAt(rolloutWarnings(ns, key.Name), 1)
 
 		By("creating the missing target: restarted at the next look, and the failure cleared")
 		createWorkload(ns, missing)
@@ -628,9 +630,8 @@ var _ = Describe("Restarting rollout targets", func() {
 			c := newConnection(ns, "refused", oauthv1alpha1.ProviderAurora, withIssuerURL("https://auth.example.com/"))
 			tt.spec(&c.Spec)
 			err := k8sClient.Create(ctx, c, client.DryRunAll)
-			Expect(err).To(HaveOccurred(), what)
 			for _, w := range tt.want {
-				Expect(err.Error()).To(ContainSubstring(w), what)
+				Expect(err).To(MatchError(ContainSubstring(w)), what)
 			}
 		}
 
@@ -677,7 +678,7 @@ var _ = Describe("Restarting rollout targets without the opt-in RBAC", func() {
 		eventuallyReady(key)
 		Eventually(func() string { return getConnection(key).Status.RolloutFailure }).
 			Should(ContainSubstring("config/components/rollout-rbac"))
-		settlesAt(warnings(ns, key.Name, reasonRolloutFailed), 1)
+		settlesAt(rolloutWarnings(ns, key.Name), 1)
 		deployment, template := getWorkload(ns, billing)
 		Expect(template.Annotations).NotTo(HaveKey(restartedAtAnnotation))
 		Expect(deployment.GetGeneration()).To(BeEquivalentTo(1))
@@ -686,11 +687,11 @@ var _ = Describe("Restarting rollout targets without the opt-in RBAC", func() {
 		By("installing the ClusterRole of config/components/rollout-rbac")
 		raw, err = os.ReadFile(filepath.Join("..", "..", "config", "components", "rollout-rbac", "role.yaml"))
 		Expect(err).NotTo(HaveOccurred())
-		rollout := &rbacv1.ClusterRole{}
-		Expect(yaml.Unmarshal(raw, rollout)).To(Succeed())
-		rollout.Name = "tokenwarden-rollout-restarter-role-under-test"
-		Expect(k8sClient.Create(ctx, rollout)).To(Succeed())
-		bind(rollout.Name)
+		rolloutRole := &rbacv1.ClusterRole{}
+		Expect(yaml.Unmarshal(raw, rolloutRole)).To(Succeed())
+		rolloutRole.Name = "tokenwarden-rollout-restarter-role-under-test"
+		Expect(k8sClient.Create(ctx, rolloutRole)).To(Succeed())
+		bind(rolloutRole.Name)
 		Eventually(func(g Gomega) {
 			look(key) // RBAC takes a moment to reach the authorizer: look until it has
 			g.Expect(restartedAt(ns, billing)).To(Equal(publishedValue(key)))
@@ -800,7 +801,7 @@ func applySample(ns, file string) {
 	for {
 		obj := &unstructured.Unstructured{}
 		if err := decoder.Decode(&obj.Object); err != nil {
-			Expect(errors.Is(err, io.EOF)).To(BeTrue(), "decoding %s: %v", file, err)
+			Expect(err).To(MatchError(io.EOF), "decoding %s", file)
 			return
 		}
 		if len(obj.Object) == 0 {

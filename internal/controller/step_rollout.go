@@ -91,7 +91,7 @@ func restartTargets(ctx context.Context, x *run) error {
 		obtainedAt:  tok.ObtainedAt,
 		minInterval: rolloutMinInterval(&x.conn.Spec),
 	}
-	var restarted, failures []string
+	restarted, failures := make([]string, 0, len(targets)), make([]string, 0, len(targets))
 	for _, t := range targets {
 		name := string(t.Kind) + " " + t.Name
 		done, err := x.restartTarget(ctx, t, in)
@@ -109,7 +109,7 @@ func restartTargets(ctx context.Context, x *run) error {
 		x.event(corev1.EventTypeNormal, reasonRolloutRestarted, "Restarted %s for the token obtained at %s",
 			strings.Join(restarted, ", "), tok.ObtainedAt.UTC().Format(time.RFC3339))
 	}
-	failure := clipMessage(strings.Join(failures, "; "), maxRolloutFailure)
+	failure := clipRolloutFailure(strings.Join(failures, "; "))
 	if failure != "" && failure != x.prev.RolloutFailure {
 		// Once per change, not on every look: the status remembers what was reported.
 		x.event(corev1.EventTypeWarning, reasonRolloutFailed, "%s", failure)
@@ -282,12 +282,12 @@ func earliest(a, b time.Time) time.Time {
 	return b
 }
 
-// clipMessage cuts s to at most n bytes, at a rune boundary.
-func clipMessage(s string, n int) string {
-	if len(s) <= n {
+// clipRolloutFailure cuts s to at most maxRolloutFailure bytes, at a rune boundary.
+func clipRolloutFailure(s string) string {
+	if len(s) <= maxRolloutFailure {
 		return s
 	}
-	cut := n - len("…")
+	cut := maxRolloutFailure - len("…")
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
