@@ -96,6 +96,9 @@ func restartTargets(ctx context.Context, x *run) error {
 		name := string(t.Kind) + " " + t.Name
 		done, err := x.restartTarget(ctx, t, in)
 		switch {
+		case err != nil && ctx.Err() != nil:
+			// The manager is stopping: no failure of the target's to report.
+			return ctx.Err()
 		case err != nil:
 			rolloutsTotal.WithLabelValues(rolloutFailed).Inc()
 			failures = append(failures, rolloutFailureMessage(t, err))
