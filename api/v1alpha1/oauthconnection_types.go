@@ -253,6 +253,51 @@ type OAuthConnectionSpec struct {
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// rolloutRestartTargets are workloads in the connection's namespace to restart once per
+	// new token published, for consumers that read the token from an environment variable
+	// (a mounted Secret follows refreshes without a restart). Each target's pod template
+	// gets the annotation oauth.tokenwarden.io/restartedAt, set to a value unique to the
+	// token. The manager needs the opt-in rollout RBAC to patch them.
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +optional
+	RolloutRestartTargets []RolloutRestartTarget `json:"rolloutRestartTargets,omitempty"`
+
+	// rolloutMinInterval is the least time between two restarts of a target: tokens
+	// published faster roll the workload at most this often, with the latest token once
+	// the interval has passed. Default: 1m.
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="spec.rolloutMinInterval must be a positive duration such as 1m"
+	// +optional
+	RolloutMinInterval *metav1.Duration `json:"rolloutMinInterval,omitempty"`
+}
+
+// RolloutRestartKind is the kind of a workload restarted when a new token is published.
+// +kubebuilder:validation:Enum=Deployment;StatefulSet;DaemonSet
+type RolloutRestartKind string
+
+// The workload kinds a connection can restart.
+const (
+	RolloutRestartDeployment  RolloutRestartKind = "Deployment"
+	RolloutRestartStatefulSet RolloutRestartKind = "StatefulSet"
+	RolloutRestartDaemonSet   RolloutRestartKind = "DaemonSet"
+)
+
+// RolloutRestartTarget names a workload (apps/v1) in the connection's namespace whose Pods
+// are restarted, as `kubectl rollout restart` does, when a new token is published.
+type RolloutRestartTarget struct {
+	// kind of the workload: Deployment, StatefulSet or DaemonSet.
+	// +required
+	Kind RolloutRestartKind `json:"kind"`
+
+	// name of the workload in the connection's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +required
+	Name string `json:"name"`
 }
 
 // DeletionPolicy says what happens to a connection's Secrets when it is deleted.
@@ -312,6 +357,13 @@ type OAuthConnectionStatus struct {
 	// lastHandledRefreshRequest is the last value of the refresh annotation acted on.
 	// +optional
 	LastHandledRefreshRequest string `json:"lastHandledRefreshRequest,omitempty"`
+
+	// rolloutFailure says why rolloutRestartTargets could not be restarted for the current
+	// token (a missing workload, a refused patch); empty when none failed. A Warning event
+	// is emitted when it changes to a new failure.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	RolloutFailure string `json:"rolloutFailure,omitempty"`
 }
 
 // OAuthConnection keeps an OAuth 2.0 access token fresh in a Secret that workloads mount.

@@ -121,14 +121,17 @@ var _ = Describe("Review scenarios", func() {
 		fake := track(providertest.NewAurinko(providertest.Options{}))
 		clientSecretFor(ns, fake)
 		createSecret(ns, "grant", map[string]string{"code": fake.IssueCode()})
-		// The cloud metadata address: --token-url-policy refuses it at dial time.
+		// Aurinko appends the code to the token URL's path: one with a query is refused
+		// before anything is sent. (A blocked address or a refused connection, refused at
+		// dial time, were kept usable before too; TestNotSentSaysWhetherTheRequestLeft.)
 		key := create(newConnection(ns, "aurinko", oauthv1alpha1.ProviderAurinko,
-			withTokenURL("https://169.254.169.254/v1/auth/token"), withGrantRef("grant")))
+			withTokenURL(fake.TokenURL()+"?tenant=a"), withGrantRef("grant")))
 		Eventually(func(g Gomega) {
 			c := getConnection(key)
 			expectCondition(g, c, oauthv1alpha1.ConditionStalled, metav1.ConditionTrue, oauthv1alpha1.ReasonTokenRequestFailed)
-			g.Expect(condition(c, oauthv1alpha1.ConditionStalled).Message).To(ContainSubstring("--token-url-policy"))
+			g.Expect(condition(c, oauthv1alpha1.ConditionStalled).Message).To(ContainSubstring("no query"))
 		}).Should(Succeed())
+		Expect(fake.TotalRequests()).To(BeZero())
 
 		By("pointing the connection at the real endpoint: the code was never sent, so it is exchanged")
 		updateSpec(key, func(c *oauthv1alpha1.OAuthConnection) { c.Spec.TokenURL = oauthv1alpha1.URL(fake.TokenURL()) })

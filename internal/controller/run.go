@@ -61,6 +61,9 @@ type outcome struct {
 	// lost race, a transient API error): the status stays as it was.
 	early  bool
 	events []runEvent
+
+	// rolloutDue is when a target restart held back by rolloutMinInterval is due.
+	rolloutDue time.Time
 }
 
 type runEvent struct {
@@ -89,6 +92,7 @@ var steps = []step{
 	{name: "decide", do: decideRequest},
 	{name: "obtain a token", do: obtainToken},
 	{name: "publish", do: publish, afterStall: true},
+	{name: "restart rollout targets", do: restartTargets, afterStall: true},
 	{name: "remove the old Secret", do: removeOldSecret, afterStall: true},
 	{name: "remove a leftover state Secret", do: removeLeftoverState, afterStall: true},
 }
@@ -128,7 +132,7 @@ func (x *run) schedule() ctrl.Result {
 		x.log.Info("Stalled until an input changes", "reason", s.reason, "message", s.message)
 		return ctrl.Result{}
 	}
-	next := x.nextLook()
+	next := earliest(x.nextLook(), x.out.rolloutDue)
 	if next.IsZero() {
 		return ctrl.Result{}
 	}
