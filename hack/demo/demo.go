@@ -38,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,47 +78,25 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	logTo(logFile)
 
 	say("Starting a local control plane (kube-apiserver, etcd and kube-controller-manager on loopback)...")
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(o.root, "bin", "k8s")
-	}
-	kcm, err := findBinary("kube-controller-manager", assets, filepath.Join(o.root, "bin", "k8s"))
+	cp, err := startControlPlane(o)
 	if err != nil {
 		return err
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(o.root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		return fmt.Errorf("starting the control plane (run `make envtest` first): %w", err)
 	}
 	defer func() {
 		say("Stopping the control plane...")
-		err = errors.Join(err, env.Stop())
+		err = errors.Join(err, cp.stop())
 	}()
-	c, err := client.New(cfg, client.Options{Scheme: controller.Scheme})
+	c, err := client.New(cp.cfg, client.Options{Scheme: controller.Scheme})
 	if err != nil {
 		return err
 	}
-	kubeconfig, err := writeKubeconfig(env, o.dir)
-	if err != nil {
-		return err
-	}
-	stopKCM, err := startControllerManager(kcm, kubeconfig, filepath.Join(o.dir, "kube-controller-manager.log"))
-	if err != nil {
-		return err
-	}
-	defer stopKCM()
 
 	say("Starting the fake providers (tokens live %s)...", o.lifetime)
 	fakes := startFakes(o.lifetime)
 	defer fakes.close()
 
 	say("Starting the manager; its log goes to %s", logPath)
-	mgr, err := controller.NewManager(cfg, controller.ManagerOptions{
+	mgr, err := controller.NewManager(cp.cfg, controller.ManagerOptions{
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}},
 		Controller:          controller.Options{MaxConcurrentReconciles: 4},
 		TokenRequestTimeout: 10 * time.Second,
@@ -138,7 +117,7 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	}
 	say("Applied one OAuthConnection per provider in namespace %q", namespace)
 	say("To look around while it runs (the kubeconfig's namespace is %q; Ctrl-C here stops everything):", namespace)
-	_, _ = fmt.Fprintf(out, "\n    export KUBECONFIG=%s\n%s\n", kubeconfig, lookAround)
+	_, _ = fmt.Fprintf(out, "\n    export KUBECONFIG=%s\n%s\n", cp.kubeconfig, lookAround)
 
 	return report(ctx, c, o, out, say)
 }
@@ -149,6 +128,82 @@ const lookAround = `    kubectl get oauthconn
     kubectl annotate oauthconn aurora-api oauth.tokenwarden.io/refresh-requested-at="$(date -u +%FT%TZ)" --overwrite
     kubectl delete secret aurora-api   # and watch it come back: kubectl get secret aurora-api
 `
+
+// controlPlane is the demo's kube-apiserver, etcd and kube-controller-manager.
+type controlPlane struct {
+	env        *envtest.Environment
+	cfg        *rest.Config
+	kubeconfig string
+	// dir holds etcd's data, the API server's certificates and the links of
+	// controlPlaneBinaries, all removed on stop.
+	dir     string
+	stopKCM func()
+}
+
+// startControlPlane starts the control plane with its files under o.dir, and writes a
+// kubeconfig for it there. Every process it starts dies with the demo.
+func startControlPlane(o demoOptions) (_ *controlPlane, err error) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(o.root, "bin", "k8s")
+	}
+	kcm, err := findBinary("kube-controller-manager", assets, filepath.Join(o.root, "bin", "k8s"))
+	if err != nil {
+		return nil, err
+	}
+	cp := &controlPlane{stopKCM: func() {}}
+	if cp.dir, err = os.MkdirTemp(o.dir, "control-plane-"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, cp.stop())
+		}
+	}()
+	bin := filepath.Join(cp.dir, "bin")
+	if err := os.Mkdir(bin, 0o700); err != nil {
+		return nil, err
+	}
+	apiServer, etcd, err := controlPlaneBinaries(bin, assets)
+	if err != nil {
+		return nil, err
+	}
+	cp.env = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(o.root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		ControlPlane: envtest.ControlPlane{
+			APIServer: &envtest.APIServer{Path: apiServer, CertDir: filepath.Join(cp.dir, "apiserver")},
+			Etcd:      &envtest.Etcd{Path: etcd, DataDir: filepath.Join(cp.dir, "etcd")},
+		},
+	}
+	for _, d := range []string{cp.env.ControlPlane.APIServer.CertDir, cp.env.ControlPlane.Etcd.DataDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if cp.cfg, err = cp.env.Start(); err != nil {
+		return nil, fmt.Errorf("starting the control plane (run `make envtest` first): %w", err)
+	}
+	if cp.kubeconfig, err = writeKubeconfig(cp.env, o.dir); err != nil {
+		return nil, err
+	}
+	stopKCM, err := startControllerManager(kcm, cp.kubeconfig, filepath.Join(o.dir, "kube-controller-manager.log"))
+	if err != nil {
+		return nil, err
+	}
+	cp.stopKCM = stopKCM
+	return cp, nil
+}
+
+// stop stops what start started, and removes its files.
+func (cp *controlPlane) stop() error {
+	cp.stopKCM()
+	var err error
+	if cp.env != nil {
+		err = cp.env.Stop()
+	}
+	return errors.Join(err, os.RemoveAll(cp.dir))
+}
 
 // writeKubeconfig writes an admin kubeconfig for the local control plane, whose context's
 // namespace is the demo's.
@@ -194,6 +249,7 @@ func startControllerManager(bin, kubeconfig, logPath string) (func(), error) {
 	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--leader-elect=false", "--secure-port=0",
 		"--controllers=garbage-collector-controller,namespace-controller")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	dieWithDemo(cmd)
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
 		return nil, err
