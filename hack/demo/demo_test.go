@@ -55,15 +55,16 @@ func TestDemoOnce(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	err := run(ctx, demoOptions{once: true, timeout: 4 * time.Minute, lifetime: 6 * time.Second,
-		dir: dir, root: "../.."}, &out)
+		dir: dir, root: "../..", plugin: build(t, "./cmd/kubectl-tokenwarden")}, &out)
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatalf("demo --once failed: %v", err)
 	}
 	for _, want := range []string{
-		"export KUBECONFIG=", "TokenIssued", "TokenRefreshed", "Every connection is Ready",
+		"kubeconfig: ", "TokenIssued", "TokenRefreshed", "Every connection is Ready",
 		"aurora-api", "aura-customer", "astonclub-merchant", "aurinko-user", "generic-service",
 		"(", // masked values show their length
+		"kubectl tokenwarden status -n demo:", "NAME                 PROVIDER    READY   REASON",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo's output lacks %q", want)
@@ -95,7 +96,7 @@ func TestDemoStopsEverything(t *testing.T) {
 		// orderly: the demo stops what it started itself; else the kernel does.
 		orderly bool
 	}{
-		{"Ctrl-C: SIGINT to the process group, whose tee then goes first", "SECRET",
+		{"Ctrl-C: SIGINT to the process group, whose tee then goes first", "To try next",
 			func(shell, _ int) error { return syscall.Kill(-shell, syscall.SIGINT) }, true},
 		{"SIGTERM to the process group", "Applied",
 			func(shell, _ int) error { return syscall.Kill(-shell, syscall.SIGTERM) }, true},
@@ -149,7 +150,7 @@ func startPiped(t *testing.T, demo string) *piped {
 		t.Fatal(err)
 	}
 	p := &piped{dir: t.TempDir(), done: make(chan struct{})}
-	p.shell = exec.Command("sh", "-c", `"$DEMO" --dir "$DIR" --root "$ROOT" 2>"$DIR/stderr" | tee "$DIR/out" >/dev/null`)
+	p.shell = exec.Command("sh", "-c", `"$DEMO" --dir "$DIR" --root "$ROOT" --plugin "$DIR/no-plugin" 2>"$DIR/stderr" | tee "$DIR/out" >/dev/null`)
 	p.shell.Env = append(os.Environ(), "DEMO="+demo, "DIR="+p.dir, "ROOT="+root)
 	p.shell.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := p.shell.Start(); err != nil {

@@ -16,8 +16,9 @@ limitations under the License.
 
 // Command demo shows tokenwarden working end to end on one machine with only Go: a local
 // control plane (kube-apiserver and etcd on loopback), the strict fake providers, the
-// manager, and one OAuthConnection per provider. It prints a line per event as it happens;
-// the manager's full log goes to a file. `--once` waits until every
+// manager, and one OAuthConnection per provider. It prints a line per event as it happens,
+// and once every connection is Ready their Secrets (masked), `kubectl tokenwarden status`
+// and what to try next; the manager's full log goes to a file. `--once` waits until every
 // connection is Ready and has refreshed once, then exits 0 (non-zero with the reason after
 // 5 minutes). However it is stopped, it stops everything it started.
 package main
@@ -46,6 +47,7 @@ func main() {
 	flag.DurationVar(&opts.lifetime, "lifetime", 30*time.Second, "Lifetime of the tokens the fake providers issue.")
 	flag.StringVar(&opts.dir, "dir", filepath.Join(os.TempDir(), "tokenwarden-demo"), "Where the kubeconfig and the manager log go.")
 	flag.StringVar(&opts.root, "root", ".", "The repository root (config/ and bin/k8s are found from it).")
+	flag.StringVar(&opts.plugin, "plugin", "", "The kubectl plugin, for its status table (default: bin/kubectl-tokenwarden under --root).")
 	flag.Parse()
 
 	stopWhenParentDies()
