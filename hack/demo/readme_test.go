@@ -121,6 +121,16 @@ func TestReadmeCommands(t *testing.T) {
 		}
 	}
 
+	// The kubectl plugin, as its README section shows it: its commands exit 0 and never
+	// print a Secret's value.
+	run(root, "make plugin")
+	for _, cmd := range commands {
+		if strings.HasPrefix(cmd, "kubectl tokenwarden ") {
+			before := secretValues(g, sh, root)
+			checkPlugin(g, sh, root, cmd, run(root, cmd), before)
+		}
+	}
+
 	// Reading a connection's state.
 	out := run(root, "kubectl get oauthconn -o wide")
 	for _, col := range []string{"NAME", "PROVIDER", "READY", "EXPIRES", "NEXT REFRESH", "AGE", "REASON", "SECRET"} {
@@ -197,16 +207,22 @@ func TestReadmeCommands(t *testing.T) {
 	}
 }
 
-// readmeBlocks returns the commands of the README's sh blocks (comments stripped) and
-// its YAML blocks.
+// readmeBlocks returns the commands of the README's sh blocks (comments stripped) and of
+// its console blocks (the lines after a "$ " prompt), and its YAML blocks.
 func readmeBlocks(readme string) (commands, yamls []string) {
-	for _, block := range regexp.MustCompile("(?s)```(sh|yaml)\n(.*?)```").FindAllStringSubmatch(readme, -1) {
+	for _, block := range regexp.MustCompile("(?s)```(sh|console|yaml)\n(.*?)```").FindAllStringSubmatch(readme, -1) {
 		if block[1] == "yaml" {
 			yamls = append(yamls, block[2])
 			continue
 		}
 		for line := range strings.Lines(block[2]) {
-			if cmd := strings.TrimSpace(stripComment(line)); cmd != "" {
+			if block[1] == "console" {
+				var prompt bool
+				if line, prompt = strings.CutPrefix(line, "$ "); !prompt {
+					continue // output
+				}
+			}
+			if cmd := strings.TrimSpace(stripComment(line)); cmd != "" && !slices.Contains(commands, cmd) {
 				commands = append(commands, cmd)
 			}
 		}
