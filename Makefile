@@ -48,7 +48,7 @@ test: manifests generate fmt vet envtest helm kustomize promtool lint ## Run lin
 DEMO_ARGS ?=
 
 .PHONY: demo
-demo: envtest ## Run the whole product locally: control plane, fake providers, manager, one connection per provider.
+demo: envtest plugin ## Run the whole product locally: control plane, fake providers, manager, one connection per provider.
 	go build -o "$(LOCALBIN)/demo" ./hack/demo
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/demo" $(DEMO_ARGS)
 

@@ -17,6 +17,7 @@ limitations under the License.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,6 +57,8 @@ type demoOptions struct {
 	lifetime time.Duration
 	dir      string
 	root     string
+	// plugin is kubectl-tokenwarden; the demo runs it for its status table.
+	plugin string
 }
 
 const namespace = "demo"
@@ -77,47 +81,25 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	logTo(logFile)
 
 	say("Starting a local control plane (kube-apiserver, etcd and kube-controller-manager on loopback)...")
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		assets = filepath.Join(o.root, "bin", "k8s")
-	}
-	kcm, err := findBinary("kube-controller-manager", assets, filepath.Join(o.root, "bin", "k8s"))
+	cp, err := startControlPlane(o)
 	if err != nil {
 		return err
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(o.root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: assets,
-	}
-	cfg, err := env.Start()
-	if err != nil {
-		return fmt.Errorf("starting the control plane (run `make envtest` first): %w", err)
 	}
 	defer func() {
 		say("Stopping the control plane...")
-		err = errors.Join(err, env.Stop())
+		err = errors.Join(err, cp.stop())
 	}()
-	c, err := client.New(cfg, client.Options{Scheme: controller.Scheme})
+	c, err := client.New(cp.cfg, client.Options{Scheme: controller.Scheme})
 	if err != nil {
 		return err
 	}
-	kubeconfig, err := writeKubeconfig(env, o.dir)
-	if err != nil {
-		return err
-	}
-	stopKCM, err := startControllerManager(kcm, kubeconfig, filepath.Join(o.dir, "kube-controller-manager.log"))
-	if err != nil {
-		return err
-	}
-	defer stopKCM()
 
 	say("Starting the fake providers (tokens live %s)...", o.lifetime)
 	fakes := startFakes(o.lifetime)
 	defer fakes.close()
 
 	say("Starting the manager; its log goes to %s", logPath)
-	mgr, err := controller.NewManager(cfg, controller.ManagerOptions{
+	mgr, err := controller.NewManager(cp.cfg, controller.ManagerOptions{
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}},
 		Controller:          controller.Options{MaxConcurrentReconciles: 4},
 		TokenRequestTimeout: 10 * time.Second,
@@ -136,19 +118,167 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 	if err := applyConnections(ctx, c, o.root, fakes); err != nil {
 		return err
 	}
-	say("Applied one OAuthConnection per provider in namespace %q", namespace)
-	say("To look around while it runs (the kubeconfig's namespace is %q; Ctrl-C here stops everything):", namespace)
-	_, _ = fmt.Fprintf(out, "\n    export KUBECONFIG=%s\n%s\n", kubeconfig, lookAround)
+	say("Applied one OAuthConnection per provider in namespace %q (kubeconfig: %s)", namespace, cp.kubeconfig)
 
-	return report(ctx, c, o, out, say)
+	return report(ctx, c, o, say, func(ctx context.Context) error {
+		say("Every connection is Ready. Their Secrets, values masked:")
+		if err := printSecrets(ctx, c, out); err != nil {
+			return err
+		}
+		if err := printStatus(ctx, o, cp.kubeconfig, out, say); err != nil {
+			return err
+		}
+		if !o.once {
+			say("To try next, in another terminal (Ctrl-C here stops everything):")
+			printTryNext(out, cp.kubeconfig, o.pluginPath(), cp.kubectl)
+		}
+		return nil
+	})
 }
 
-// lookAround is what the demo suggests to try while it runs; the README test runs each
-// line against the demo.
-const lookAround = `    kubectl get oauthconn
-    kubectl annotate oauthconn aurora-api oauth.tokenwarden.io/refresh-requested-at="$(date -u +%FT%TZ)" --overwrite
-    kubectl delete secret aurora-api   # and watch it come back: kubectl get secret aurora-api
+// pluginPath is --plugin, else what `make plugin` builds.
+func (o demoOptions) pluginPath() string {
+	if o.plugin != "" {
+		return o.plugin
+	}
+	return filepath.Join(o.root, "bin", "kubectl-tokenwarden")
+}
+
+// tryNext is what the demo suggests to try while it runs, once the kubeconfig and PATH
+// it prints are exported; the README test runs each line against the demo.
+const tryNext = `kubectl tokenwarden status -A
+kubectl tokenwarden inspect aurora-api -n demo
+kubectl tokenwarden refresh aurora-api -n demo --wait
+kubectl get oauthconn
+kubectl annotate oauthconn aurora-api oauth.tokenwarden.io/refresh-requested-at="$(date -u +%FT%TZ)" --overwrite
+kubectl delete secret aurora-api   # and watch it come back: kubectl get secret aurora-api
 `
+
+// printTryNext prints tryNext with the exports a user needs: the demo's kubeconfig, and
+// the plugin and kubectl on PATH.
+func printTryNext(out io.Writer, kubeconfig, plugin, kubectl string) {
+	var dirs []string
+	for _, bin := range []string{plugin, kubectl} {
+		if _, err := os.Stat(bin); bin == "" || err != nil {
+			continue
+		}
+		if abs, err := filepath.Abs(filepath.Dir(bin)); err == nil && !slices.Contains(dirs, abs) {
+			dirs = append(dirs, abs)
+		}
+	}
+	_, _ = fmt.Fprintf(out, "\n    export KUBECONFIG=%s\n", kubeconfig)
+	if len(dirs) > 0 {
+		_, _ = fmt.Fprintf(out, "    export PATH=\"%s:$PATH\"\n", strings.Join(dirs, ":"))
+	}
+	for line := range strings.Lines(tryNext) {
+		_, _ = fmt.Fprint(out, "    "+line)
+	}
+	_, _ = fmt.Fprintln(out)
+}
+
+// controlPlane is the demo's kube-apiserver, etcd and kube-controller-manager.
+type controlPlane struct {
+	env        *envtest.Environment
+	cfg        *rest.Config
+	kubeconfig string
+	// kubectl is the envtest set's kubectl, if it has one.
+	kubectl string
+	// dir holds etcd's data, the API server's certificates and the links of
+	// controlPlaneBinaries, all removed on stop.
+	dir     string
+	stopKCM func()
+}
+
+// startControlPlane starts the control plane with its files under o.dir, and writes a
+// kubeconfig for it there. Every process it starts dies with the demo.
+func startControlPlane(o demoOptions) (_ *controlPlane, err error) {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets = filepath.Join(o.root, "bin", "k8s")
+	}
+	kcm, err := findBinary("kube-controller-manager", assets, filepath.Join(o.root, "bin", "k8s"))
+	if err != nil {
+		return nil, err
+	}
+	cp := &controlPlane{stopKCM: func() {}}
+	cp.kubectl, _ = findBinary("kubectl", assets, filepath.Join(o.root, "bin", "k8s"))
+	if cp.dir, err = os.MkdirTemp(o.dir, "control-plane-"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, cp.stop())
+		}
+	}()
+	bin := filepath.Join(cp.dir, "bin")
+	if err := os.Mkdir(bin, 0o700); err != nil {
+		return nil, err
+	}
+	apiServer, etcd, err := controlPlaneBinaries(bin, assets)
+	if err != nil {
+		return nil, err
+	}
+	cp.env = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(o.root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		ControlPlane: envtest.ControlPlane{
+			APIServer: &envtest.APIServer{Path: apiServer, CertDir: filepath.Join(cp.dir, "apiserver")},
+			Etcd:      &envtest.Etcd{Path: etcd, DataDir: filepath.Join(cp.dir, "etcd")},
+		},
+	}
+	for _, d := range []string{cp.env.ControlPlane.APIServer.CertDir, cp.env.ControlPlane.Etcd.DataDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if cp.cfg, err = cp.env.Start(); err != nil {
+		return nil, fmt.Errorf("starting the control plane (run `make envtest` first): %w", err)
+	}
+	if cp.kubeconfig, err = writeKubeconfig(cp.env, o.dir); err != nil {
+		return nil, err
+	}
+	stopKCM, err := startControllerManager(kcm, cp.kubeconfig, filepath.Join(o.dir, "kube-controller-manager.log"))
+	if err != nil {
+		return nil, err
+	}
+	cp.stopKCM = stopKCM
+	return cp, nil
+}
+
+// stop stops what start started, and removes its files.
+func (cp *controlPlane) stop() error {
+	cp.stopKCM()
+	var err error
+	if cp.env != nil {
+		err = cp.env.Stop()
+	}
+	return errors.Join(err, os.RemoveAll(cp.dir))
+}
+
+// printStatus prints what `kubectl tokenwarden status -n demo` says, with the plugin that
+// `make plugin` built. A failure of the plugin fails --once, and only says so otherwise.
+func printStatus(ctx context.Context, o demoOptions, kubeconfig string, out io.Writer, say func(string, ...any)) error {
+	plugin := o.pluginPath()
+	if _, err := os.Stat(plugin); err != nil {
+		say("No kubectl plugin at %s to show its status table: `make plugin` builds it", plugin)
+		return nil
+	}
+	say("kubectl tokenwarden status -n %s:", namespace)
+	cmd := exec.CommandContext(ctx, plugin, "status", "-n", namespace, "--kubeconfig", kubeconfig)
+	var table bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &table, &table
+	dieWithDemo(cmd)
+	err := cmd.Run()
+	_, _ = fmt.Fprintf(out, "\n%s\n", table.String())
+	switch {
+	case err == nil || ctx.Err() != nil:
+		return nil
+	case o.once:
+		return fmt.Errorf("kubectl tokenwarden status: %w", err)
+	}
+	say("%-8s kubectl tokenwarden status: %v", "Error", err)
+	return nil
+}
 
 // writeKubeconfig writes an admin kubeconfig for the local control plane, whose context's
 // namespace is the demo's.
@@ -194,6 +324,7 @@ func startControllerManager(bin, kubeconfig, logPath string) (func(), error) {
 	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig, "--leader-elect=false", "--secure-port=0",
 		"--controllers=garbage-collector-controller,namespace-controller")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	dieWithDemo(cmd)
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
 		return nil, err
@@ -311,8 +442,10 @@ type progress struct {
 
 // report prints a line per event and per change of Ready until ctx ends, or with once
 // until every connection is Ready and has refreshed (Aurinko's tokens do not expire and
-// cannot be refreshed: Ready is enough for it).
-func report(ctx context.Context, c client.Client, o demoOptions, out io.Writer, say func(string, ...any)) error {
+// cannot be refreshed: Ready is enough for it). whenReady runs once, when every connection
+// is first Ready.
+func report(ctx context.Context, c client.Client, o demoOptions, say func(string, ...any),
+	whenReady func(context.Context) error) error {
 	var deadline <-chan time.Time
 	if o.once {
 		t := time.NewTimer(o.timeout)
@@ -380,7 +513,7 @@ func report(ctx context.Context, c client.Client, o demoOptions, out io.Writer, 
 		}
 		if !tablePrinted && len(state) == 5 && allReady(state) {
 			tablePrinted = true
-			if err := printSecrets(ctx, c, out); err != nil {
+			if err := whenReady(ctx); err != nil {
 				return err
 			}
 		}

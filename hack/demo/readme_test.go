@@ -19,6 +19,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -34,6 +35,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
 // readmeImage is the image the README's install commands name.
@@ -72,9 +76,12 @@ func TestReadmeCommands(t *testing.T) {
 	// make demo, left running.
 	demo := startDemo(t, root)
 	ran["make demo"] = true
-	g.Eventually(demo.output, 5*time.Minute, time.Second).Should(ContainSubstring("SECRET"),
-		"the demo did not print its Secrets table (every connection Ready)")
-	m := regexp.MustCompile(`export KUBECONFIG=(\S+)`).FindStringSubmatch(demo.output())
+	g.Eventually(func() []string { _, cmds := tryNextBlock(demo.output()); return cmds }, 5*time.Minute, time.Second).
+		Should(HaveLen(strings.Count(tryNext, "\n")), "the demo did not print what to try next (every connection Ready)")
+	exports, suggested := tryNextBlock(demo.output())
+	g.Expect(demo.output()).To(ContainSubstring("kubectl tokenwarden status -n demo:\n\nNAME "),
+		"the demo did not print the plugin's status table")
+	m := regexp.MustCompile(`export KUBECONFIG=(\S+)`).FindStringSubmatch(strings.Join(exports, "\n"))
 	g.Expect(m).NotTo(BeNil(), "the demo printed no export KUBECONFIG line")
 	sh := shell{t: t, env: append(os.Environ(),
 		"KUBECONFIG="+m[1],
@@ -87,14 +94,19 @@ func TestReadmeCommands(t *testing.T) {
 		return sh.run(dir, cmd)
 	}
 
-	// What the demo suggests, in its order.
-	for line := range strings.Lines(lookAround) {
-		cmd := strings.TrimSpace(stripComment(line))
-		if cmd == "" {
-			continue
+	// What the demo suggests, in its order, in a shell of the user's environment with only
+	// what the demo says to export.
+	user := shell{t: t, env: os.Environ()}
+	prelude := strings.Join(exports, "\n") + "\n"
+	for _, cmd := range suggested {
+		var before []string
+		if strings.HasPrefix(cmd, "kubectl tokenwarden") {
+			before = secretValues(g, sh, root)
 		}
-		out := sh.run(root, cmd)
+		out := user.run(root, prelude+cmd)
 		switch {
+		case strings.HasPrefix(cmd, "kubectl tokenwarden"):
+			checkPlugin(g, sh, root, cmd, out, before)
 		case strings.HasPrefix(cmd, "kubectl get oauthconn"):
 			for _, name := range []string{"aurora-api", "aura-customer", "astonclub-merchant", "aurinko-user", "generic-service"} {
 				g.Expect(out).To(ContainSubstring(name))
@@ -106,6 +118,16 @@ func TestReadmeCommands(t *testing.T) {
 				time.Minute, 200*time.Millisecond).Should(Succeed(), "the deleted Secret did not come back")
 		default:
 			t.Errorf("the demo suggests %q, which this test does not check", cmd)
+		}
+	}
+
+	// The kubectl plugin, as its README section shows it: its commands exit 0 and never
+	// print a Secret's value.
+	run(root, "make plugin")
+	for _, cmd := range commands {
+		if strings.HasPrefix(cmd, "kubectl tokenwarden ") {
+			before := secretValues(g, sh, root)
+			checkPlugin(g, sh, root, cmd, run(root, cmd), before)
 		}
 	}
 
@@ -185,21 +207,95 @@ func TestReadmeCommands(t *testing.T) {
 	}
 }
 
-// readmeBlocks returns the commands of the README's sh blocks (comments stripped) and
-// its YAML blocks.
+// readmeBlocks returns the commands of the README's sh blocks (comments stripped) and of
+// its console blocks (the lines after a "$ " prompt), and its YAML blocks.
 func readmeBlocks(readme string) (commands, yamls []string) {
-	for _, block := range regexp.MustCompile("(?s)```(sh|yaml)\n(.*?)```").FindAllStringSubmatch(readme, -1) {
+	for _, block := range regexp.MustCompile("(?s)```(sh|console|yaml)\n(.*?)```").FindAllStringSubmatch(readme, -1) {
 		if block[1] == "yaml" {
 			yamls = append(yamls, block[2])
 			continue
 		}
 		for line := range strings.Lines(block[2]) {
-			if cmd := strings.TrimSpace(stripComment(line)); cmd != "" {
+			if block[1] == "console" {
+				var prompt bool
+				if line, prompt = strings.CutPrefix(line, "$ "); !prompt {
+					continue // output
+				}
+			}
+			if cmd := strings.TrimSpace(stripComment(line)); cmd != "" && !slices.Contains(commands, cmd) {
 				commands = append(commands, cmd)
 			}
 		}
 	}
 	return commands, yamls
+}
+
+// tryNextBlock returns the export lines and the commands the demo printed to try next.
+func tryNextBlock(output string) (exports, commands []string) {
+	_, block, found := strings.Cut(output, "To try next")
+	if !found {
+		return nil, nil
+	}
+	_, block, _ = strings.Cut(block, "\n\n")
+	for line := range strings.Lines(block) {
+		if !strings.HasPrefix(line, "    ") || !strings.HasSuffix(line, "\n") {
+			break // the block's end, or a line not yet whole
+		}
+		cmd := strings.TrimSpace(stripComment(line))
+		if strings.HasPrefix(cmd, "export ") {
+			exports = append(exports, cmd)
+		} else {
+			commands = append(commands, cmd)
+		}
+	}
+	return exports, commands
+}
+
+// checkPlugin checks what a kubectl tokenwarden command printed (it exited 0: sh.run
+// fails the test otherwise), and that no value of a Secret of the demo's namespace appears
+// in it: of those read before it ran, or after (a token may be refreshed meanwhile).
+func checkPlugin(g Gomega, sh shell, dir, cmd, out string, before []string) {
+	switch {
+	case strings.Contains(cmd, " status"):
+		for _, name := range []string{"aurora-api", "aura-customer", "astonclub-merchant", "aurinko-user", "generic-service"} {
+			g.Expect(out).To(ContainSubstring(name))
+		}
+	case strings.Contains(cmd, " inspect "):
+		g.Expect(out).To(And(ContainSubstring("Name:       aurora-api"), ContainSubstring("Secret Data (demo/aurora-api):")))
+	case strings.Contains(cmd, " refresh "):
+		g.Expect(out).To(ContainSubstring("oauthconnection/aurora-api refreshed: "))
+	default:
+		g.Expect(cmd).To(BeEmpty(), "a kubectl tokenwarden command this test does not check")
+	}
+	for _, value := range append(before, secretValues(g, sh, dir)...) {
+		g.Expect(out).NotTo(ContainSubstring(value), "%s printed a Secret's value", cmd)
+	}
+}
+
+// notSecret are the keys of the demo's Secrets whose values may be shown.
+var notSecret = []string{
+	oauthv1alpha1.KeyTokenType, oauthv1alpha1.KeyExpiry, oauthv1alpha1.KeyScope,
+	oauthv1alpha1.KeyAccountID, oauthv1alpha1.KeyUserID, "client_id", "clientId", "redirect_uri",
+}
+
+// secretValues reads the values of every Secret of the demo's namespace, but for those
+// of notSecret and those too short to tell apart from other text.
+func secretValues(g Gomega, sh shell, dir string) []string {
+	// Not sh.run, which would log them.
+	raw, err := sh.try(dir, "kubectl get secrets -o json")
+	g.Expect(err).NotTo(HaveOccurred())
+	var list corev1.SecretList
+	g.Expect(json.Unmarshal([]byte(raw), &list)).To(Succeed())
+	var values []string
+	for _, s := range list.Items {
+		for k, v := range s.Data {
+			if !slices.Contains(notSecret, k) && len(v) >= 8 {
+				values = append(values, string(v))
+			}
+		}
+	}
+	g.Expect(values).NotTo(BeEmpty())
+	return values
 }
 
 // stripComment drops a shell comment: a # after white space, outside quotes.

@@ -1,0 +1,37 @@
+//go:build !linux
+
+/*
+Copyright 2026 The tokenwarden authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+)
+
+// Without Linux's parent-death signal, the demo stops what it started on the exits it
+// sees (Ctrl-C, SIGTERM, SIGHUP, a closed output) only.
+
+func launchIfAsked() {}
+
+func controlPlaneBinaries(_, assets string) (apiServer, etcd string, err error) {
+	return filepath.Join(assets, "kube-apiserver"), filepath.Join(assets, "etcd"), nil
+}
+
+func dieWithDemo(*exec.Cmd) {}
+
+func stopWhenParentDies() {}
