@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -160,6 +161,9 @@ type heldAnswer struct {
 type heldAnswers struct {
 	mu      sync.Mutex
 	entries map[types.NamespacedName]*heldAnswer
+	// busy counts the token requests and answer writes under way, which may yet hold an
+	// answer: a stopping manager waits for them too.
+	busy atomic.Int32
 }
 
 func (p *heldAnswers) put(key types.NamespacedName, a *heldAnswer) {
@@ -181,6 +185,24 @@ func (p *heldAnswers) take(key types.NamespacedName, uid types.UID) *heldAnswer 
 		return nil
 	}
 	return a
+}
+
+// peekAny returns the held answer of this connection, whatever its UID, without removing it.
+func (p *heldAnswers) peekAny(key types.NamespacedName) *heldAnswer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.entries[key]
+}
+
+// keys lists the connections with a held answer.
+func (p *heldAnswers) keys() []types.NamespacedName {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]types.NamespacedName, 0, len(p.entries))
+	for k := range p.entries {
+		out = append(out, k)
+	}
+	return out
 }
 
 // failures remembers the last failure of client-credentials connections, which have no

@@ -171,6 +171,41 @@ var _ = Describe("Review scenarios", func() {
 		Expect(fake.Rejections()).To(BeEmpty(), "no refresh token was presented twice")
 	})
 
+	It("writes a held answer while the manager stops, and the next manager carries the chain on", func() {
+		fake, conn := providerCases[oauthv1alpha1.ProviderAura].setup(ns, 6*time.Second)
+		mgr.stop()
+		allowed := make(chan func(), 1)
+		var refused sync.Once
+		stopping := startManager(withProductionRequestGap(), func(r *OAuthConnectionReconciler) {
+			r.Hooks = &Hooks{AfterTokenResponse: func(types.NamespacedName) error {
+				if fake.Requests(provider.GrantRefreshToken) > 0 {
+					refused.Do(func() {
+						defer GinkgoRecover()
+						allowed <- refuseSecretWrites(ns)
+					})
+				}
+				return nil
+			}}
+		})
+		key := create(conn)
+		eventuallyReady(key)
+		var allow func()
+		Eventually(allowed).WithTimeout(30 * time.Second).Should(Receive(&allow))
+		Consistently(func() int { return fake.Requests(provider.GrantRefreshToken) }).
+			WithTimeout(2*time.Second).Should(Equal(1), "the answer is held")
+
+		By("stopping the manager, and accepting writes while it stops")
+		stopping.cancel()
+		allow()
+		Eventually(stopping.done).WithTimeout(60 * time.Second).Should(BeClosed())
+
+		By("starting the next manager: it refreshes with the rotated refresh token the stopping one wrote")
+		mgr = startManager(withProductionRequestGap())
+		Eventually(func() int { return fake.Requests(provider.GrantRefreshToken) }).WithTimeout(40 * time.Second).Should(BeNumerically(">=", 2))
+		eventuallyReady(key)
+		Expect(fake.Rejections()).To(BeEmpty(), "no refresh token was presented twice")
+	})
+
 	It("takes the code as used when the state Secret of a connection that published is lost", func() {
 		fake, conn := providerCases[oauthv1alpha1.ProviderAurinko].setup(ns, time.Hour)
 		key := create(conn)

@@ -64,6 +64,9 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 	if err := mgr.Add(watcher); err != nil {
 		return err
 	}
+	if err := mgr.Add(&heldAnswerWriter{r: r, log: mgr.GetLogger().WithName("held-answers")}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&oauthv1alpha1.OAuthConnection{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

@@ -43,6 +43,8 @@ func obtainToken(ctx context.Context, x *run) error {
 	// rotated refresh token. The bound keeps a stuck API server from holding shutdown.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.r.obtainTimeout())
 	defer cancel()
+	x.r.mem.held.busy.Add(1)
+	defer x.r.mem.held.busy.Add(-1)
 	// Obtain nothing that could not be published.
 	if _, err := x.workloadSecret(ctx, x.knownConflict()); err != nil {
 		return asStall(err)

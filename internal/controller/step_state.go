@@ -59,6 +59,8 @@ func storeHeldAnswer(ctx context.Context, x *run) error {
 	x.log.Info("Writing a token obtained earlier that could not be stored then", "obtainedAt", a.obtainedAt)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), x.r.obtainTimeout())
 	defer cancel()
+	x.r.mem.held.busy.Add(1)
+	defer x.r.mem.held.busy.Add(-1)
 	return x.storeAnswer(ctx, a)
 }
 
