@@ -92,8 +92,14 @@ func (r *OAuthConnectionReconciler) releaseSecrets(ctx context.Context, conn *oa
 
 // adoptReleased takes over a released Secret of the connection's state or workload
 // Secret name: one the operator wrote for a connection of this name (by its labels), owned
-// by nobody, whose recorded endpoint fingerprint is this connection's. Reads inputs.
+// by nobody, whose recorded endpoint fingerprint is this connection's, as long as the
+// connection has published no token. Reads inputs.
 func adoptReleased(ctx context.Context, x *run) error {
+	if x.conn.Status.LastRefreshTime != nil {
+		// It has published a token of its own: its Secrets are its own (a released one
+		// under its names would have stopped it first), and a no-op reconcile looks no more.
+		return nil
+	}
 	stateOurs := false
 	for _, name := range []string{stateSecretName(x.conn.Name), x.in.cfg.secretName} {
 		s := &corev1.Secret{}
