@@ -35,6 +35,9 @@ const (
 	ReasonInvalidSpec             = "InvalidSpec"
 	ReasonTokenRequestFailed      = "TokenRequestFailed"
 	ReasonReauthorizationRequired = "ReauthorizationRequired"
+	// ReasonAuthorizationRequired says the connection has no grant yet: someone must
+	// connect the account (status.authorizationURL, or kubectl tokenwarden authorize).
+	ReasonAuthorizationRequired = "AuthorizationRequired"
 	ReasonInvalidClient           = "InvalidClient"
 	ReasonSecretConflict          = "SecretConflict"
 	ReasonProgressing             = "Progressing"

@@ -167,7 +167,12 @@ type SecretTemplate struct {
 // +kubebuilder:validation:XValidation:rule="self.provider != 'Generic' || has(self.tokenURL) || has(self.issuerURL)",message="spec.tokenURL or spec.issuerURL is required for provider Generic",fieldPath=".tokenURL"
 // +kubebuilder:validation:XValidation:rule="!(has(self.tokenURL) && has(self.issuerURL))",message="spec.tokenURL and spec.issuerURL are mutually exclusive",fieldPath=".issuerURL"
 // +kubebuilder:validation:XValidation:rule="!has(self.issuerURL) || self.provider in ['Aurora', 'Generic']",message="spec.issuerURL is supported only for providers Aurora and Generic",fieldPath=".issuerURL"
-// +kubebuilder:validation:XValidation:rule="!(self.provider in ['Aura', 'AstonClub', 'Aurinko']) || has(self.grantSecretRef)",message="spec.grantSecretRef is required for providers Aura, AstonClub and Aurinko",fieldPath=".grantSecretRef"
+// +kubebuilder:validation:XValidation:rule="!(self.provider in ['Aura', 'AstonClub', 'Aurinko']) || has(self.grantSecretRef) || has(self.authorization)",message="spec.grantSecretRef is required for providers Aura, AstonClub and Aurinko unless spec.authorization is set",fieldPath=".grantSecretRef"
+// +kubebuilder:validation:XValidation:rule="!has(self.authorization) || self.provider != 'Aurora'",message="spec.authorization is not supported for provider Aurora (it uses client credentials)",fieldPath=".authorization"
+// +kubebuilder:validation:XValidation:rule="!has(self.authorization) || !has(self.authorization.pkce) || self.authorization.pkce != 'S256' || self.provider != 'Aurinko'",message="spec.authorization.pkce must not be S256 for provider Aurinko (its code exchange cannot carry a code_verifier)",fieldPath=".authorization.pkce"
+// +kubebuilder:validation:XValidation:rule="!has(self.authorization) || self.provider != 'Generic' || has(self.issuerURL) || has(self.authorization.authorizeURL)",message="spec.authorization.authorizeURL is required for provider Generic unless spec.issuerURL is set (its authorization_endpoint is discovered)",fieldPath=".authorization.authorizeURL"
+// +kubebuilder:validation:XValidation:rule="!has(self.authorization) || self.provider != 'Aurinko' || (has(self.authorization.parameters) && 'serviceType' in self.authorization.parameters)",message="spec.authorization.parameters.serviceType is required for provider Aurinko (which sign-in it shows, e.g. Google or Office365)",fieldPath=".authorization.parameters"
+// +kubebuilder:validation:XValidation:rule="!has(self.authorization) || !has(self.authorization.parameters) || self.provider != 'Aurinko' || !self.authorization.parameters.exists(k, k in ['clientId', 'returnUrl', 'responseType', 'scopes'])",message="spec.authorization.parameters must not set clientId, returnUrl, responseType or scopes for provider Aurinko (the operator sends them)",fieldPath=".authorization.parameters"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'Aurora' || !has(self.grantSecretRef)",message="spec.grantSecretRef must be empty for provider Aurora (it uses client credentials)",fieldPath=".grantSecretRef"
 // +kubebuilder:validation:XValidation:rule="!has(self.environment) || self.provider in ['Aurora', 'AstonClub']",message="spec.environment must be empty for providers other than Aurora and AstonClub",fieldPath=".environment"
 // +kubebuilder:validation:XValidation:rule="self.provider != 'Aurora' || !has(self.environment) || self.environment in ['Live', 'Dev']",message="spec.environment must be Live or Dev for provider Aurora",fieldPath=".environment"
@@ -213,7 +218,7 @@ type OAuthConnectionSpec struct {
 	Scopes []Scope `json:"scopes,omitempty"`
 
 	// grantSecretRef names the Secret with the end user's grant. Required for Aura, AstonClub
-	// and Aurinko. For Generic: set selects the refresh-token grant, unset client credentials.
+	// and Aurinko unless authorization is set. For Generic: set selects the refresh-token grant, unset client credentials.
 	// +optional
 	GrantSecretRef *GrantSecretReference `json:"grantSecretRef,omitempty"`
 
@@ -254,6 +259,13 @@ type OAuthConnectionSpec struct {
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
+	// authorization enables browser onboarding for the authorization-code providers: while
+	// the connection has no usable grant, status.authorizationURL is a link that starts the
+	// provider's login, and the code it returns is exchanged at once. With it,
+	// grantSecretRef is optional for Aura, AstonClub and Aurinko.
+	// +optional
+	Authorization *Authorization `json:"authorization,omitempty"`
+
 	// rolloutRestartTargets are workloads in the connection's namespace to restart once per
 	// new token published, for consumers that read the token from an environment variable
 	// (a mounted Secret follows refreshes without a restart). Each target's pod template
@@ -272,6 +284,47 @@ type OAuthConnectionSpec struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="spec.rolloutMinInterval must be a positive duration such as 1m"
 	// +optional
 	RolloutMinInterval *metav1.Duration `json:"rolloutMinInterval,omitempty"`
+}
+
+// PKCEMethod says whether an authorization request carries a PKCE challenge (RFC 7636).
+// +kubebuilder:validation:Enum=S256;Disabled
+type PKCEMethod string
+
+// The PKCE settings.
+const (
+	PKCES256     PKCEMethod = "S256"
+	PKCEDisabled PKCEMethod = "Disabled"
+)
+
+// Authorization is the browser half of the authorization-code flow: where the provider's
+// login page is and where it sends the browser back.
+type Authorization struct {
+	// redirectURI is the callback URL registered with the provider: for the operator's
+	// callback server {--callback-url}/callback, for `kubectl tokenwarden authorize` a
+	// loopback URL such as http://127.0.0.1:8400/callback. https, or http to a loopback host.
+	// +kubebuilder:validation:XValidation:rule="!self.contains('#')",message="spec.authorization.redirectURI must not have a fragment (RFC 6749 section 3.1.2)"
+	// +required
+	RedirectURI URL `json:"redirectURI"`
+
+	// authorizeURL is the provider's authorization endpoint. Default: derived from the token
+	// endpoint (Aura .../oauth/authorize, AstonClub .../authorize/merchant, Aurinko
+	// .../v1/auth/authorizeUser), or for Generic the discovered authorization_endpoint.
+	// +kubebuilder:validation:XValidation:rule="!self.contains('#')",message="spec.authorization.authorizeURL must not have a fragment (RFC 6749 section 3.1)"
+	// +optional
+	AuthorizeURL URL `json:"authorizeURL,omitempty"`
+
+	// parameters are extra query parameters of the authorization request (Aurinko:
+	// serviceType, accountRole). They cannot set what the request sends itself.
+	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) > 0 && size(k) <= 128)",message="spec.authorization.parameters names must be 1 to 128 characters"
+	// +kubebuilder:validation:XValidation:rule="!self.exists(k, k in ['client_id', 'redirect_uri', 'response_type', 'state', 'scope', 'code_challenge', 'code_challenge_method'])",message="spec.authorization.parameters must not set client_id, redirect_uri, response_type, state, scope, code_challenge or code_challenge_method (the operator sends them)"
+	// +optional
+	Parameters map[string]ParameterValue `json:"parameters,omitempty"`
+
+	// pkce is S256 or Disabled. Default: S256 for Generic, Disabled for the named providers
+	// (their documents do not describe PKCE); never S256 for Aurinko.
+	// +optional
+	PKCE PKCEMethod `json:"pkce,omitempty"`
 }
 
 // RolloutRestartKind is the kind of a workload restarted when a new token is published.
@@ -357,6 +410,15 @@ type OAuthConnectionStatus struct {
 	// lastHandledRefreshRequest is the last value of the refresh annotation acted on.
 	// +optional
 	LastHandledRefreshRequest string `json:"lastHandledRefreshRequest,omitempty"`
+
+	// authorizationURL is the link that connects an account while the connection has no
+	// usable grant (reason AuthorizationRequired or ReauthorizationRequired): it starts one
+	// login at the provider and expires. Hand it to the person who owns the account; it
+	// holds no secret of the client. Empty once the connection holds a usable grant, and
+	// when the manager runs no callback server.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	AuthorizationURL string `json:"authorizationURL,omitempty"`
 
 	// rolloutFailure says why rolloutRestartTargets could not be restarted for the current
 	// token (a missing workload, a refused patch); empty when none failed. A Warning event

@@ -66,6 +66,16 @@ func withGrant() func(*oauthv1alpha1.OAuthConnectionSpec) {
 	}
 }
 
+// withAuthorization sets spec.authorization with a valid redirect URI, and applies f.
+func withAuthorization(f func(*oauthv1alpha1.Authorization)) func(*oauthv1alpha1.OAuthConnectionSpec) {
+	return func(s *oauthv1alpha1.OAuthConnectionSpec) {
+		s.Authorization = &oauthv1alpha1.Authorization{RedirectURI: "https://connect.example.com/callback"}
+		if f != nil {
+			f(s.Authorization)
+		}
+	}
+}
+
 func withEnvironment(e oauthv1alpha1.Environment) func(*oauthv1alpha1.OAuthConnectionSpec) {
 	return func(s *oauthv1alpha1.OAuthConnectionSpec) { s.Environment = e }
 }
@@ -206,6 +216,43 @@ var _ = Describe("OAuthConnection validation", func() {
 		Entry("an unknown deletionPolicy",
 			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) { s.DeletionPolicy = "Orphan" })),
 			"spec.deletionPolicy", "Unsupported value"),
+		Entry("authorization on Aurora",
+			connection(withProvider("Aurora"), withTokenURL(""), withAuthorization(nil)),
+			"spec.authorization", "not supported for provider Aurora"),
+		Entry("an authorization redirectURI over http to a remote host",
+			connection(withProvider("Aura"), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.RedirectURI = "http://connect.example.com/callback"
+			})), "spec.authorization.redirectURI", "must use https"),
+		Entry("an authorization redirectURI with a fragment",
+			connection(withProvider("Aura"), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.RedirectURI = "https://connect.example.com/callback#x"
+			})), "spec.authorization.redirectURI", "must not have a fragment"),
+		Entry("an authorizeURL that is not an absolute URL",
+			connection(withProvider("Aura"), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.AuthorizeURL = "/oauth/authorize"
+			})), "spec.authorization.authorizeURL", "must be an absolute URL"),
+		Entry("an unknown pkce value",
+			connection(withProvider("Aura"), withAuthorization(func(a *oauthv1alpha1.Authorization) { a.PKCE = "plain" })),
+			"spec.authorization.pkce", "Unsupported value"),
+		Entry("pkce S256 on Aurinko",
+			connection(withProvider("Aurinko"), withTokenURL(""), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.PKCE = oauthv1alpha1.PKCES256
+				a.Parameters = map[string]oauthv1alpha1.ParameterValue{"serviceType": "Google"}
+			})), "spec.authorization.pkce", "must not be S256 for provider Aurinko"),
+		Entry("Aurinko's authorization without serviceType",
+			connection(withProvider("Aurinko"), withTokenURL(""), withAuthorization(nil)),
+			"spec.authorization.parameters", "serviceType is required for provider Aurinko"),
+		Entry("an authorization parameter that overrides state",
+			connection(withProvider("Aura"), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.Parameters = map[string]oauthv1alpha1.ParameterValue{"state": "fixed"}
+			})), "spec.authorization.parameters", "must not set client_id, redirect_uri, response_type, state"),
+		Entry("an authorization parameter that overrides Aurinko's returnUrl",
+			connection(withProvider("Aurinko"), withTokenURL(""), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.Parameters = map[string]oauthv1alpha1.ParameterValue{"serviceType": "Google", "returnUrl": "https://evil.example.com/"}
+			})), "spec.authorization.parameters", "must not set clientId, returnUrl"),
+		Entry("Generic's authorization with neither issuerURL nor authorizeURL",
+			connection(withGrant(), withAuthorization(nil)),
+			"spec.authorization.authorizeURL", "required for provider Generic unless spec.issuerURL"),
 		Entry("a secretName that is not a DNS name",
 			connection(with(func(s *oauthv1alpha1.OAuthConnectionSpec) { s.SecretName = "Not_A_Name" })),
 			"spec.secretName", "should match"),
@@ -220,6 +267,24 @@ var _ = Describe("OAuthConnection validation", func() {
 		err := k8sClient.Create(ctx, obj, client.FieldValidation("Strict"))
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring(`unknown field "spec.clientSecretRef.namespace"`))
+	})
+
+	It("accepts browser onboarding without a grant Secret for the authorization-code providers", func() {
+		for _, c := range []*oauthv1alpha1.OAuthConnection{
+			connection(withProvider("Aura"), withAuthorization(nil)),
+			connection(withProvider("AstonClub"), withTokenURL(""), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.AuthorizeURL = "https://sandbox.example.com/authorize/organization"
+			})),
+			connection(withProvider("Aurinko"), withTokenURL(""), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.Parameters = map[string]oauthv1alpha1.ParameterValue{"serviceType": "Google", "accountRole": "primary"}
+			})),
+			connection(withTokenURL(""), withIssuerURL("https://auth.example.com/"), withAuthorization(func(a *oauthv1alpha1.Authorization) {
+				a.RedirectURI = "http://127.0.0.1:8400/callback"
+				a.PKCE = oauthv1alpha1.PKCES256
+			})),
+		} {
+			Expect(k8sClient.Create(ctx, c, client.FieldValidation("Strict"))).To(Succeed(), "%s", c.Spec.Provider)
+		}
 	})
 
 	It("accepts http to loopback hosts", func() {
