@@ -45,6 +45,7 @@ func main() {
 	var burst, concurrency int
 	var tokenTimeout time.Duration
 	var tokenURLPolicy string
+	var callback controller.CallbackOptions
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
@@ -64,6 +65,11 @@ func main() {
 	flag.StringVar(&tokenURLPolicy, "token-url-policy", "default",
 		"Addresses token and issuer URLs may not reach: comma-separated CIDRs or addresses; "+
 			"'default' stands for link-local and the cloud metadata addresses, 'none' blocks nothing.")
+	flag.StringVar(&callback.BindAddress, "callback-bind-address", "0",
+		"The address the callback server of browser onboarding binds to (e.g. :8082), or 0 to disable it.")
+	flag.StringVar(&callback.URL, "callback-url", "",
+		"The external base URL of the callback server as browsers reach it (e.g. https://connect.example.com); "+
+			"links are {url}/connect/..., and spec.authorization.redirectURI is {url}/callback.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -103,6 +109,7 @@ func main() {
 		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
 		TokenRequestTimeout: tokenTimeout,
 		AddressPolicy:       policy,
+		Callback:            callback,
 	})
 	if err != nil {
 		setupLog.Error(err, "Failed to create the manager")

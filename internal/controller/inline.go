@@ -44,7 +44,7 @@ const inlineStateAnnotation = "oauth.tokenwarden.io/state"
 
 // inlineState reports whether a connection keeps its state on its workload Secret.
 func inlineState(conn *oauthv1alpha1.OAuthConnection) bool {
-	return conn.Spec.GrantSecretRef == nil
+	return conn.Spec.GrantSecretRef == nil && conn.Spec.Authorization == nil
 }
 
 // inlineRecord is the annotation's content.

@@ -51,6 +51,8 @@ type ManagerOptions struct {
 	TokenRequestTimeout time.Duration
 	// AddressPolicy refuses token endpoints at blocked addresses; nil: the default policy.
 	AddressPolicy *provider.AddressPolicy
+	// Callback configures the callback server of browser onboarding; off by default.
+	Callback CallbackOptions
 	// Customize, when set, adjusts the reconciler before it is registered (tests: hooks,
 	// clock, token source).
 	Customize func(*OAuthConnectionReconciler)
@@ -77,14 +79,25 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	providers := &provider.Client{Timeout: o.TokenRequestTimeout, Policy: o.AddressPolicy}
 	r := &OAuthConnectionReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("tokenwarden"),
-		Tokens:    &provider.Client{Timeout: o.TokenRequestTimeout, Policy: o.AddressPolicy},
+		Tokens:    providers,
 		Identity:  identity(),
 
 		RequestTimeout: o.TokenRequestTimeout,
+	}
+	if o.Callback.Enabled() {
+		srv, err := newCallbackServer(r, providers, o.Callback, mgr.GetLogger().WithName("callback"))
+		if err != nil {
+			return nil, err
+		}
+		r.CallbackURL = srv.base
+		if err := mgr.Add(srv); err != nil {
+			return nil, err
+		}
 	}
 	if o.Customize != nil {
 		o.Customize(r)

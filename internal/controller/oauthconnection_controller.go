@@ -61,6 +61,9 @@ type OAuthConnectionReconciler struct {
 	// own schedule, and the window in which forced refreshes are coalesced; zero:
 	// DefaultMinRequestGap. Tests shorten it to see short-lived tokens refreshed quickly.
 	MinRequestGap time.Duration
+	// CallbackURL is the external base URL of the callback server of browser onboarding,
+	// without a trailing slash; "": the manager runs none, and offers no links.
+	CallbackURL string
 
 	mem memory
 }

@@ -47,6 +47,7 @@ const (
 	triggerGrantChanged     trigger = "grant Secret changed"
 	triggerExpired          trigger = "token expired"
 	triggerRefreshDue       trigger = "refresh due"
+	triggerAuthorized       trigger = "an account was connected in the browser"
 )
 
 // DefaultMinRequestGap is the least time between two token requests a connection makes on
@@ -67,6 +68,8 @@ type tokenInput struct {
 	jitterSeed                  string
 	// gap is the least time between two requests on the connection's own schedule.
 	gap time.Duration
+	// authorized says the state holds a code from the browser that was not presented yet.
+	authorized bool
 }
 
 // decision is the outcome of decide.
@@ -92,6 +95,7 @@ var tokenChecks = []tokenCheck{
 	refreshRequested,
 	permanentFailure,
 	backingOff,
+	accountAuthorized,
 	tokenLost,
 	noToken,
 	settingsChanged,
@@ -149,6 +153,16 @@ func backingOff(in tokenInput) (decision, bool) {
 		return decision{}, false
 	}
 	return decision{backingOff: true, waitUntil: f.RetryAt}, true
+}
+
+// accountAuthorized exchanges a code from the browser at once: codes are short-lived, and
+// a person waits on the callback page. A permanent failure before it does not hold it back
+// (the code is a new input); a backoff after a request that never left does.
+func accountAuthorized(in tokenInput) (decision, bool) {
+	if !in.authorized {
+		return decision{}, false
+	}
+	return decision{trigger: triggerAuthorized}, true
 }
 
 func tokenLost(in tokenInput) (decision, bool) {
@@ -245,6 +259,9 @@ type grantInput struct {
 	state *tokenState
 	// endpoint is the fingerprint of the provider, endpoint and client now configured.
 	endpoint string
+	// browser says the connection has spec.authorization: without a grant Secret, its
+	// grant is what a sign-in left in state.
+	browser bool
 }
 
 // grantChoice is the grant to present, with the fingerprint of its single-use credential
@@ -260,6 +277,22 @@ type grantChoice struct {
 // so a refused code stays usable once the grant Secret is fixed.
 func chooseGrant(in grantInput) (grantChoice, *stall) {
 	g, st := in.grant, in.state
+	if a := pendingCode(st); a != nil {
+		// A sign-in has just completed: its code is the newest grant there is.
+		return grantChoice{
+			grant: provider.Grant{Type: provider.GrantAuthorizationCode, Code: a.Code, RedirectURI: a.RedirectURI,
+				CodeVerifier: a.CodeVerifier},
+			credential: hash("code", a.Code),
+		}, nil
+	}
+	if g == nil && in.browser {
+		if st.RefreshToken != "" && st.Endpoint == in.endpoint && in.traits.RefreshToken {
+			return refreshWith(st.RefreshToken), nil
+		}
+		return grantChoice{}, stalled(oauthv1alpha1.ReasonAuthorizationRequired,
+			"No account is connected: open the link in status.authorizationURL and sign in "+
+				"(or set spec.grantSecretRef and run kubectl tokenwarden authorize)")
+	}
 	if g == nil {
 		return grantChoice{grant: provider.Grant{Type: provider.GrantClientCredentials}}, nil
 	}

@@ -64,6 +64,8 @@ type outcome struct {
 
 	// rolloutDue is when a target restart held back by rolloutMinInterval is due.
 	rolloutDue time.Time
+	// wakeAt is when to look again for another reason (the offered link expires).
+	wakeAt time.Time
 }
 
 type runEvent struct {
@@ -92,6 +94,7 @@ var steps = []step{
 	{name: "decide", do: decideRequest},
 	{name: "obtain a token", do: obtainToken},
 	{name: "publish", do: publish, afterStall: true},
+	{name: "offer an authorization link", do: offerAuthorization, afterStall: true},
 	{name: "restart rollout targets", do: restartTargets, afterStall: true},
 	{name: "remove the old Secret", do: removeOldSecret, afterStall: true},
 	{name: "remove a leftover state Secret", do: removeLeftoverState, afterStall: true},
@@ -126,13 +129,17 @@ func (x *run) reconcile(ctx context.Context) (ctrl.Result, error) {
 // when stalled, the expiry of a still valid token, to turn Ready False when it passes.
 func (x *run) schedule() ctrl.Result {
 	if s := x.out.stall; s != nil {
+		next := x.out.wakeAt
 		if x.st != nil && x.st.Token.validAt(x.now) && !x.st.Token.Expiry.IsZero() {
-			return ctrl.Result{RequeueAfter: x.st.Token.Expiry.Sub(x.now)}
+			next = earliest(next, x.st.Token.Expiry)
 		}
-		x.log.Info("Stalled until an input changes", "reason", s.reason, "message", s.message)
-		return ctrl.Result{}
+		if next.IsZero() {
+			x.log.Info("Stalled until an input changes", "reason", s.reason, "message", s.message)
+			return ctrl.Result{}
+		}
+		return ctrl.Result{RequeueAfter: max(next.Sub(x.now), time.Second)}
 	}
-	next := earliest(x.nextLook(), x.out.rolloutDue)
+	next := earliest(earliest(x.nextLook(), x.out.rolloutDue), x.out.wakeAt)
 	if next.IsZero() {
 		return ctrl.Result{}
 	}
@@ -219,13 +226,23 @@ func (x *run) tokenInput() tokenInput {
 		state:          x.st,
 		config:         x.in.config,
 		grant:          grantFP,
-		inputs:         x.in.inputs,
+		inputs:         x.inputs(),
+		authorized:     pendingCode(x.st) != nil,
 		refreshRequest: x.conn.Annotations[oauthv1alpha1.RefreshRequestedAnnotation],
 		lastHandled:    x.conn.Status.LastHandledRefreshRequest,
 		refreshBefore:  x.in.cfg.refreshBefore,
 		jitterSeed:     string(x.conn.UID),
 		gap:            x.r.minRequestGap(),
 	}
+}
+
+// inputs fingerprints every input of a token request, a code from the browser included:
+// a permanent failure waits for it to change.
+func (x *run) inputs() string {
+	if a := x.st.Authorized; a != nil {
+		return hash("inputs", x.in.inputs, hash("code", a.Code))
+	}
+	return x.in.inputs
 }
 
 // decideRequest asks whether a token request is needed. Reads inputs and state; sets

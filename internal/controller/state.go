@@ -122,6 +122,13 @@ type tokenState struct {
 	// Failure is the last failure since the last success.
 	Failure *failure `json:"failure,omitempty"`
 
+	// Browser onboarding (authorization.go): the link offered, the flows started and not
+	// yet completed, the code of a completed one, the provider's last refusal.
+	Link       *authLink       `json:"link,omitempty"`
+	Flows      []authFlow      `json:"flows,omitempty"`
+	Authorized *authorizedCode `json:"authorized,omitempty"`
+	Refusal    *authRefusal    `json:"refusal,omitempty"`
+
 	// secret is the Secret this was read from: the state Secret, or the workload Secret of
 	// an inline state; nil when there is none yet.
 	secret *corev1.Secret

@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,7 +88,11 @@ func readInputs(ctx context.Context, x *run) error {
 	if err != nil {
 		return err
 	}
-	in := &inputs{cfg: cfg, traits: provider.TraitsOf(x.conn.Spec.Provider), creds: creds, grant: grant}
+	traits := provider.TraitsOf(x.conn.Spec.Provider)
+	if x.conn.Spec.Authorization != nil {
+		traits = provider.AuthorizedTraitsOf(x.conn.Spec.Provider)
+	}
+	in := &inputs{cfg: cfg, traits: traits, creds: creds, grant: grant}
 	r := &cfg.request
 	in.config = cfg.fingerprint(creds.id)
 	in.endpoint = hash("endpoint", string(r.Provider), string(r.Environment), r.TokenURL, r.IssuerURL, creds.id)
@@ -146,6 +151,12 @@ func (x *run) readGrantSecret(ctx context.Context) (*grantSecret, error) {
 		return nil, nil
 	}
 	data, err := x.readUserSecret(ctx, string(ref.Name), oauthv1alpha1.ReasonGrantSecretNotFound, "grant")
+	browser := x.conn.Spec.Authorization != nil
+	if s, ok := errors.AsType[*stall](err); ok && browser && s.reason == oauthv1alpha1.ReasonGrantSecretNotFound {
+		// Not there yet: a sign-in (or kubectl tokenwarden authorize, which creates it)
+		// provides the grant.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +166,9 @@ func (x *run) readGrantSecret(ctx context.Context) (*grantSecret, error) {
 		code:         string(data["code"]),
 		redirectURI:  string(data["redirect_uri"]),
 		codeVerifier: string(data["code_verifier"]),
+	}
+	if g.refreshToken == "" && g.code == "" && browser {
+		return nil, nil
 	}
 	if g.refreshToken == "" && g.code == "" {
 		return nil, &stall{reason: oauthv1alpha1.ReasonGrantSecretNotFound,

@@ -52,7 +52,8 @@ func obtainToken(ctx context.Context, x *run) error {
 	if codeTakenAsUsed(x.st, x.in.grant, x.everPublished(ctx)) {
 		x.st.markCodeUsed(hash("code", x.in.grant.code))
 	}
-	choice, refusal := chooseGrant(grantInput{traits: x.in.traits, grant: x.in.grant, state: x.st, endpoint: x.in.endpoint})
+	choice, refusal := chooseGrant(grantInput{traits: x.in.traits, grant: x.in.grant, state: x.st, endpoint: x.in.endpoint,
+		browser: x.conn.Spec.Authorization != nil})
 	if refusal != nil { // nothing usable to present: a failure without a request
 		x.handledRefreshRequest()
 		return x.recordFailure(ctx, refusal, provider.Grant{}, x.r.now())
@@ -197,6 +198,9 @@ func applyAnswer(st *tokenState, a *heldAnswer, reason string, gap time.Duration
 	}
 	if grant.Type == provider.GrantAuthorizationCode {
 		st.markCodeUsed(hash("code", grant.Code))
+		if st.Authorized != nil && st.Authorized.Code == grant.Code {
+			st.Authorized, st.Refusal = nil, nil
+		}
 	}
 	st.Claim = nil
 	st.Failure = nil
@@ -223,8 +227,11 @@ func (x *run) recordFailure(ctx context.Context, err error, grant provider.Grant
 		// The code never left this process: it may still be used once.
 		x.st.UsedCodes = slices.DeleteFunc(x.st.UsedCodes, func(fp string) bool { return fp == hash("code", grant.Code) })
 	}
-	f := classifyFailure(failureInput{err: err, previous: x.st.Failure, inputs: x.in.inputs,
+	f := classifyFailure(failureInput{err: err, previous: x.st.Failure, inputs: x.inputs(),
 		answeredAt: answeredAt, expiry: expiryOf(x.st), seed: string(x.conn.UID)})
+	if a := x.st.Authorized; a != nil && grant.Type == provider.GrantAuthorizationCode && a.Code == grant.Code {
+		a.Outcome = f.Message // for the page the person waits on; no secret in it
+	}
 	x.st.Claim = nil
 	x.st.Failure = f
 	x.out.failed = err

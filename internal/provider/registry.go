@@ -57,6 +57,17 @@ func TraitsOf(p oauthv1alpha1.Provider) Traits {
 	return Traits{}
 }
 
+// AuthorizedTraitsOf returns what provider p declares for a connection that runs the
+// browser half of the authorization-code flow (spec.authorization): its traits, and for a
+// provider whose grant Secret otherwise holds no code (Generic), the code of that flow,
+// exchanged with its redirect_uri. Zero for a provider without an authorization endpoint.
+func AuthorizedTraitsOf(p oauthv1alpha1.Provider) Traits {
+	if impl, ok := registry[p].(authorizer); ok {
+		return exchangeTraits(impl)
+	}
+	return Traits{}
+}
+
 // GrantKeys names the grant-Secret keys the provider reads, for messages: "refresh_token or
 // code", "code", "refresh_token"; "" for a provider that reads no grant Secret.
 func (t Traits) GrantKeys() string {

@@ -56,6 +56,29 @@ func TestTraitsOf(t *testing.T) {
 	}
 }
 
+func TestAuthorizedTraitsOf(t *testing.T) {
+	redirect := []string{provider.GrantKeyRedirectURI}
+	for _, tt := range []struct {
+		name string
+		p    oauthv1alpha1.Provider
+		want provider.Traits
+	}{
+		{"Aura's traits are its own", oauthv1alpha1.ProviderAura,
+			provider.Traits{RefreshToken: true, Code: true, CodeRequires: redirect}},
+		{"Aurinko's traits are its own", oauthv1alpha1.ProviderAurinko, provider.Traits{Code: true}},
+		{"Generic also exchanges the code of its authorization request, with redirect_uri", oauthv1alpha1.ProviderGeneric,
+			provider.Traits{ClientCredentials: true, RefreshToken: true, Code: true, CodeRequires: redirect}},
+		{"Aurora has no authorization endpoint", oauthv1alpha1.ProviderAurora, provider.Traits{}},
+		{"an unknown provider declares nothing", "Nope", provider.Traits{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := provider.AuthorizedTraitsOf(tt.p); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("AuthorizedTraitsOf(%s) = %+v, want %+v", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestWithDefaults(t *testing.T) {
 	for _, tt := range []struct {
 		name string
