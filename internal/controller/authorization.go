@@ -52,6 +52,9 @@ type authLink struct {
 	Hash    string    `json:"hash"`
 	Expires time.Time `json:"expires"`
 	Used    bool      `json:"used,omitempty"`
+	// Previous is the hash of the link this one replaced: opened again, it is told apart
+	// from a link never offered.
+	Previous string `json:"previous,omitempty"`
 }
 
 // authFlow is a started authorization, waiting for the provider's redirect back.
@@ -129,7 +132,7 @@ func linkDecision(in linkInput) linkAction {
 // Why a link or a redirect back is refused. The messages are shown to the person.
 var (
 	errLinkUnknown  = errors.New("this link is not valid: ask for the connection's current link")
-	errLinkUsed     = errors.New("this link was already used: a link starts one sign-in; ask for the connection's new link")
+	errLinkUsed     = errors.New("this link was already used (a link starts one sign-in) or has expired: ask for the connection's new link")
 	errLinkExpired  = errors.New("this link has expired: ask for the connection's new link")
 	errFlowUnknown  = errors.New("this sign-in is unknown or was already completed: open the connection's link again")
 	errFlowExpired  = errors.New("this sign-in took longer than 10 minutes: open the connection's link again")
@@ -139,6 +142,8 @@ var (
 // checkLink says whether the link whose token hashes to tokenHash may start a flow now.
 func checkLink(l *authLink, tokenHash string, now time.Time) error {
 	switch {
+	case l != nil && l.Previous == tokenHash:
+		return errLinkUsed
 	case l == nil || l.Hash != tokenHash:
 		return errLinkUnknown
 	case l.Used:
@@ -239,7 +244,11 @@ func offerAuthorization(ctx context.Context, x *run) error {
 	switch linkDecision(linkInput{now: x.now, awaiting: awaiting, link: x.st.Link, shown: shown}) {
 	case mintLink:
 		token := provider.NewState()
-		x.st.Link = &authLink{Hash: hash("link", token), Expires: x.now.Add(linkLifetime)}
+		next := &authLink{Hash: hash("link", token), Expires: x.now.Add(linkLifetime)}
+		if x.st.Link != nil {
+			next.Previous = x.st.Link.Hash
+		}
+		x.st.Link = next
 		x.st.Flows = liveFlows(x.st.Flows, x.now)
 		if err := x.r.saveState(ctx, x.conn, x.st); err != nil {
 			return raceAsRequeue(asStall(err))

@@ -69,6 +69,13 @@ func withUsedCode(code string) stateOption {
 	return func(st *tokenState) { st.markCodeUsed(hash("code", code)) }
 }
 
+// withAuthorized leaves a code from a browser sign-in in the state.
+func withAuthorized(code, verifier string) stateOption {
+	return func(st *tokenState) {
+		st.Authorized = &authorizedCode{Code: code, RedirectURI: "https://connect/callback", CodeVerifier: verifier, At: t0}
+	}
+}
+
 func withLostTokenBecause(t trigger) stateOption {
 	return func(st *tokenState) { st.Token, st.lostBecause = nil, t }
 }
@@ -78,7 +85,8 @@ type inputOption func(*tokenInput)
 func at(now time.Time) inputOption { return func(in *tokenInput) { in.now = now } }
 
 func input(st *tokenState, opts ...inputOption) tokenInput {
-	in := tokenInput{now: t0, state: st, config: "config", grant: "grant", inputs: "inputs", jitterSeed: "uid", gap: DefaultMinRequestGap}
+	in := tokenInput{now: t0, state: st, config: "config", grant: "grant", inputs: "inputs", jitterSeed: "uid", gap: DefaultMinRequestGap,
+		authorized: pendingCode(st) != nil}
 	for _, o := range opts {
 		o(&in)
 	}
@@ -94,6 +102,16 @@ func TestDecide(t *testing.T) {
 		answered    bool
 		waitAtLeast time.Time
 	}{
+		"exchanges a code from the browser at once, though the token is fresh": {
+			in: input(state(withAuthorized("c1", ""))), trigger: triggerAuthorized},
+		"exchanges a code from the browser although the last failure was permanent (it is a new input)": {
+			in:      input(state(withAuthorized("c1", ""), withFailure(failure{Inputs: "inputs-before-the-code", Permanent: true}))),
+			trigger: triggerAuthorized},
+		"does not exchange a code from the browser twice": {
+			in: input(state(withAuthorized("c1", ""), withUsedCode("c1")), at(t0.Add(time.Minute))), waitAtLeast: t0.Add(30 * time.Minute)},
+		"waits out a backoff after the code from the browser could not be sent": {
+			in:         input(state(withAuthorized("c1", ""), withFailure(failure{Inputs: "inputs", RetryAt: t0.Add(time.Minute)}))),
+			backingOff: true, waitAtLeast: t0.Add(time.Minute)},
 		"requests a token when there is none": {
 			in: input(state(withoutToken())), trigger: triggerNoToken},
 		"requests a token when the inline token's Secret was deleted": {
@@ -235,6 +253,22 @@ func TestChooseGrant(t *testing.T) {
 		"does not present a refresh token to a provider that takes none": {
 			in:         grantInput{traits: codeOnly, grant: grantSecretOf("rt", "", ""), state: state(withoutToken())},
 			wantReason: oauthv1alpha1.ReasonReauthorizationRequired, wantInMsg: "no usable code"},
+		"exchanges the code of a browser sign-in before anything else, with its verifier": {
+			in: grantInput{traits: rotating, grant: adopted, browser: true, endpoint: "e",
+				state: state(withAuthorized("c2", "v2"), withRefreshToken("rotated", adopted.fingerprint, "e"))},
+			want: provider.GrantAuthorizationCode, wantVerifier: "v2"},
+		"presents the state's refresh token of a browser sign-in when there is no grant Secret": {
+			in:   grantInput{traits: rotating, browser: true, endpoint: "e", state: state(withRefreshToken("rotated", "", "e"))},
+			want: provider.GrantRefreshToken, wantToken: "rotated"},
+		"asks for a sign-in when there is neither a grant Secret nor a sign-in": {
+			in:         grantInput{traits: rotating, browser: true, endpoint: "e", state: state(withoutToken())},
+			wantReason: oauthv1alpha1.ReasonAuthorizationRequired, wantInMsg: "status.authorizationURL"},
+		"asks for a sign-in when the state's refresh token belongs to another client": {
+			in:         grantInput{traits: rotating, browser: true, endpoint: "new", state: state(withRefreshToken("rotated", "", "old"))},
+			wantReason: oauthv1alpha1.ReasonAuthorizationRequired, wantInMsg: "sign in"},
+		"asks for a sign-in again once the code from the browser was used": {
+			in:         grantInput{traits: codeOnly, browser: true, state: state(withAuthorized("c1", ""), withUsedCode("c1"))},
+			wantReason: oauthv1alpha1.ReasonAuthorizationRequired, wantInMsg: "No account is connected"},
 		"does not exchange a code with a provider that takes none": {
 			in:         grantInput{traits: refreshOnly, grant: grantSecretOf("", "c1", ""), state: state(withoutToken())},
 			wantReason: oauthv1alpha1.ReasonReauthorizationRequired, wantInMsg: "no usable refresh_token"},

@@ -119,7 +119,14 @@ func startManager(opts ...managerOption) *testManager {
 // startManagerWithConfig starts a manager that talks to the API server with restCfg.
 func startManagerWithConfig(restCfg *rest.Config, opts ...managerOption) *testManager {
 	GinkgoHelper()
+	return startManagerWith(restCfg, CallbackOptions{}, opts...)
+}
+
+// startManagerWith starts a manager with the callback server callback configures.
+func startManagerWith(restCfg *rest.Config, callback CallbackOptions, opts ...managerOption) *testManager {
+	GinkgoHelper()
 	mgr, err := NewManager(restCfg, ManagerOptions{
+		Callback: callback,
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Logger: logf.Log},
 		Controller:          Options{MaxConcurrentReconciles: 4, SkipNameValidation: true},
 		TokenRequestTimeout: 5 * time.Second,
