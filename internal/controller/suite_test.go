@@ -126,7 +126,7 @@ func startManagerWithConfig(restCfg *rest.Config, opts ...managerOption) *testMa
 func startManagerWith(restCfg *rest.Config, callback CallbackOptions, opts ...managerOption) *testManager {
 	GinkgoHelper()
 	mgr, err := NewManager(restCfg, ManagerOptions{
-		Callback: callback,
+		Callback:            callback,
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Logger: logf.Log},
 		Controller:          Options{MaxConcurrentReconciles: 4, SkipNameValidation: true},
 		TokenRequestTimeout: 5 * time.Second,
