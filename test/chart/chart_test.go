@@ -290,6 +290,32 @@ func applyToAPIServer(t *testing.T, helm string, rendered []*unstructured.Unstru
 		"the MutatingAdmissionPolicy did not default an Aurora connection's environment to Live")
 
 	t.Run("HelmInstall", func(t *testing.T) { helmInstall(ctx, t, env, c, helm) })
+	t.Run("CallbackObjects", func(t *testing.T) { createCallbackObjects(t, c, helm) })
+}
+
+// createCallbackObjects creates the objects that callback.enabled changes or adds (the
+// Deployment, the callback Service and Ingress), rendered for a third release in its own
+// namespace, with strict field validation.
+func createCallbackObjects(t *testing.T, c client.Client, helm string) {
+	const callbackRelease, callbackNamespace = "callback", "callback-system"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": callbackNamespace},
+	}}
+	create(ctx, t, c, ns)
+	args := append([]string{"template", callbackRelease, chartDir, "--namespace", callbackNamespace}, callbackValues...)
+	var created int
+	for _, o := range parse(t, "helm template", run(t, helm, args...)) {
+		switch o.GetKind() {
+		case "Deployment", "Service", "Ingress":
+			create(ctx, t, c, o)
+			created++
+		}
+	}
+	if created != 4 { // the Deployment, the metrics and callback Services, the Ingress
+		t.Errorf("created %d Deployments, Services and Ingresses of the callback release, want 4", created)
+	}
 }
 
 // helmInstall runs `helm install` and `helm uninstall` of a second release, "other", in
@@ -409,6 +435,16 @@ func readFile(t *testing.T, path string) []byte {
 // directory, and returns its standard output.
 func run(t *testing.T, tool string, args ...string) []byte {
 	t.Helper()
+	out, err := runErr(t, tool, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// runErr is run that returns the tool's failure, with its output, instead of failing.
+func runErr(t *testing.T, tool string, args ...string) ([]byte, error) {
+	t.Helper()
 	bin, err := filepath.Abs(tool)
 	if err != nil {
 		t.Fatal(err)
@@ -423,9 +459,9 @@ func run(t *testing.T, tool string, args ...string) []byte {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", tool, strings.Join(args, " "), err, stdout.String(), stderr.String())
+		return nil, fmt.Errorf("%s %s: %w\n%s%s", tool, strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
-	return stdout.Bytes()
+	return stdout.Bytes(), nil
 }
 
 // parse splits a multi-document YAML stream into objects, skipping empty documents.
@@ -447,4 +483,215 @@ func parse(t *testing.T, what string, data []byte) []*unstructured.Unstructured 
 		}
 		objs = append(objs, &unstructured.Unstructured{Object: m})
 	}
+}
+
+// callbackValues turn on the callback server and its Ingress, with the placeholder URL of
+// config/components/callback.
+var callbackValues = []string{
+	"--set", "callback.enabled=true",
+	"--set", "callback.url=https://connect.example.com",
+	"--set", "callback.ingress.enabled=true",
+}
+
+// TestCallbackOffByDefault checks that the default values render no callback server: no
+// flag, no port, no Service, no Ingress.
+func TestCallbackOffByDefault(t *testing.T) {
+	helm := requireFile(t, filepath.Join(root, "bin", "helm"), "build it with `make helm`")
+	rendered := parse(t, "helm template", run(t, helm, "template", release, chartDir, "--namespace", namespace))
+	for _, o := range rendered {
+		if o.GetKind() == "Ingress" || o.GetKind() == "NetworkPolicy" || strings.Contains(o.GetName(), "callback") {
+			t.Errorf("the default values render %s", key(o))
+		}
+	}
+	deployment := find(t, rendered, "Deployment", release+"-controller-manager")
+	if deployment == nil {
+		return
+	}
+	container := managerContainer(t, deployment)
+	if container == nil {
+		return
+	}
+	args, _, _ := unstructured.NestedStringSlice(container, "args")
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "--callback-") {
+			t.Errorf("the default values pass %s", arg)
+		}
+	}
+	if port := containerPort(container, "callback"); port != nil {
+		t.Errorf("the default values open the container port %v", port)
+	}
+}
+
+// TestCallbackEnabled renders callbackValues and checks them against the kustomize
+// component config/components/callback, enabled in a copy of config/ as its comment in
+// config/default/kustomization.yaml says: the same flags and port, the same Service, and an
+// Ingress with the same two paths and nothing else.
+func TestCallbackEnabled(t *testing.T) {
+	helm := requireFile(t, filepath.Join(root, "bin", "helm"), "build it with `make helm`")
+	kustomize := requireFile(t, filepath.Join(root, "bin", "kustomize"), "install it with `make kustomize`")
+	rendered := parse(t, "helm template", run(t, helm, append([]string{"template", release, chartDir,
+		"--namespace", namespace}, callbackValues...)...))
+	kustomized := parse(t, "kustomize build", run(t, kustomize, "build", kustomizeWithCallback(t)))
+
+	deployment := find(t, rendered, "Deployment", release+"-controller-manager")
+	kustomizedDeployment := find(t, kustomized, "Deployment", release+"-controller-manager")
+	if deployment == nil || kustomizedDeployment == nil {
+		return
+	}
+	container := managerContainer(t, deployment)
+	if container == nil {
+		return
+	}
+	args, _, _ := unstructured.NestedStringSlice(container, "args")
+	for _, want := range []string{"--callback-bind-address=:8082", "--callback-url=https://connect.example.com"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("manager args %v lack %s", args, want)
+		}
+	}
+	if port := containerPort(container, "callback"); port == nil || fmt.Sprint(port["containerPort"]) != "8082" {
+		t.Errorf("the container port named callback is %v, want 8082", port)
+	}
+	if kc := managerContainer(t, kustomizedDeployment); kc != nil {
+		expectSame(t, "manager container .args with the callback component", container["args"], kc["args"])
+		expectSame(t, "manager container .ports with the callback component", container["ports"], kc["ports"])
+	}
+
+	name := release + "-callback"
+	service := find(t, rendered, "Service", name)
+	if service == nil {
+		return
+	}
+	if k := find(t, kustomized, "Service", name); k != nil {
+		got, _, _ := unstructured.NestedFieldNoCopy(service.Object, "spec", "ports")
+		want, _, _ := unstructured.NestedFieldNoCopy(k.Object, "spec", "ports")
+		expectSame(t, "Service "+name+" .spec.ports, want config/components/callback's", got, want)
+	}
+	podLabels, _, _ := unstructured.NestedStringMap(deployment.Object, "spec", "template", "metadata", "labels")
+	selector, _, _ := unstructured.NestedStringMap(service.Object, "spec", "selector")
+	if len(selector) == 0 {
+		t.Errorf("the callback Service's selector is empty")
+	}
+	for k, v := range selector {
+		if podLabels[k] != v {
+			t.Errorf("the callback Service selects %s=%s, which the manager Pod does not have", k, v)
+		}
+	}
+
+	ingress := find(t, rendered, "Ingress", name)
+	if ingress == nil {
+		return
+	}
+	type route struct{ host, path, pathType, service, port string }
+	var routes []route
+	rules, _, _ := unstructured.NestedSlice(ingress.Object, "spec", "rules")
+	for _, r := range rules {
+		rule, _ := r.(map[string]any)
+		paths, _, _ := unstructured.NestedSlice(rule, "http", "paths")
+		for _, p := range paths {
+			path, _ := p.(map[string]any)
+			svc, _, _ := unstructured.NestedString(path, "backend", "service", "name")
+			port, _, _ := unstructured.NestedString(path, "backend", "service", "port", "name")
+			routes = append(routes, route{
+				fmt.Sprint(rule["host"]), fmt.Sprint(path["path"]), fmt.Sprint(path["pathType"]), svc, port,
+			})
+		}
+	}
+	expectSame(t, "Ingress "+name+" routes, want only the callback server's two paths", routes, []route{
+		{"connect.example.com", "/connect/", "Prefix", name, "http"},
+		{"connect.example.com", "/callback", "Exact", name, "http"},
+	})
+	tls, _, _ := unstructured.NestedSlice(ingress.Object, "spec", "tls")
+	expectSame(t, "Ingress "+name+" .spec.tls", tls, []any{map[string]any{
+		"hosts": []any{"connect.example.com"}, "secretName": release + "-callback-tls",
+	}})
+	if k := find(t, kustomized, "Ingress", name); k != nil {
+		expectSame(t, "Ingress "+name+" .spec, want config/components/callback's", ingress.Object["spec"], k.Object["spec"])
+	}
+}
+
+// TestCallbackURLChecked checks that helm refuses a callback server without a usable URL,
+// with a message that says what to set.
+func TestCallbackURLChecked(t *testing.T) {
+	helm := requireFile(t, filepath.Join(root, "bin", "helm"), "build it with `make helm`")
+	for _, tc := range []struct {
+		name   string
+		values []string
+		err    string // empty: renders, and passes want
+		want   string
+	}{
+		{name: "enabled without url fails", values: []string{"callback.enabled=true"},
+			err: "callback.enabled is true but callback.url is empty: set callback.url to the external https URL"},
+		{name: "http to a public host fails",
+			values: []string{"callback.enabled=true", "callback.url=http://connect.example.com"},
+			err: `callback.url "http://connect.example.com" must be an https URL ` +
+				`(http only to localhost, 127.0.0.1 or [::1])`},
+		{name: "a URL with a path fails",
+			values: []string{"callback.enabled=true", "callback.url=https://example.com/tokenwarden"},
+			err:    `callback.url "https://example.com/tokenwarden" must be a base URL with a host and no path`},
+		{name: "an Ingress for a loopback URL fails", values: []string{"callback.enabled=true",
+			"callback.url=http://127.0.0.1:8082", "callback.ingress.enabled=true"},
+			err: "callback.ingress.enabled needs an https callback.url"},
+		{name: "http to 127.0.0.1 renders", values: []string{"callback.enabled=true", "callback.url=http://127.0.0.1:8082"},
+			want: "--callback-url=http://127.0.0.1:8082"},
+		{name: "http to localhost renders", values: []string{"callback.enabled=true", "callback.url=http://localhost:8082"},
+			want: "--callback-url=http://localhost:8082"},
+		{name: "a trailing slash is dropped",
+			values: []string{"callback.enabled=true", "callback.url=https://connect.example.com/"},
+			want:   "--callback-url=https://connect.example.com\n"},
+		{name: "a url without enabled renders nothing", values: []string{"callback.url=https://connect.example.com"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"template", release, chartDir, "--namespace", namespace}
+			for _, v := range tc.values {
+				args = append(args, "--set", v)
+			}
+			out, err := runErr(t, helm, args...)
+			switch {
+			case tc.err != "" && err == nil:
+				t.Errorf("helm template %v rendered, want the error %q", tc.values, tc.err)
+			case tc.err != "" && !strings.Contains(err.Error(), tc.err):
+				t.Errorf("helm template %v failed with\n%v\nwant %q", tc.values, err, tc.err)
+			case tc.err == "" && err != nil:
+				t.Errorf("helm template %v: %v", tc.values, err)
+			case tc.want == "" && strings.Contains(string(out), "--callback"):
+				t.Errorf("helm template %v renders --callback flags, want none", tc.values)
+			case tc.want != "" && !strings.Contains(string(out), tc.want):
+				t.Errorf("helm template %v does not render %q", tc.values, tc.want)
+			}
+		})
+	}
+}
+
+// kustomizeWithCallback copies config/ into a temporary directory, enables the component
+// config/components/callback there by uncommenting `components:` and its line in
+// config/default/kustomization.yaml, and returns that config/default.
+func kustomizeWithCallback(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "config"), os.DirFS(filepath.Join(root, "config"))); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "config", "default", "kustomization.yaml")
+	kustomization := readFile(t, path)
+	for _, line := range []string{"components:\n", "- ../components/callback\n"} {
+		if !bytes.Contains(kustomization, []byte("\n#"+line)) {
+			t.Fatalf("config/default/kustomization.yaml has no line %q to uncomment", "#"+line)
+		}
+		kustomization = bytes.Replace(kustomization, []byte("\n#"+line), []byte("\n"+line), 1)
+	}
+	if err := os.WriteFile(path, kustomization, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(dir, "config", "default")
+}
+
+// containerPort returns the port of container c with that name, or nil.
+func containerPort(c map[string]any, name string) map[string]any {
+	ports, _, _ := unstructured.NestedSlice(c, "ports")
+	for _, p := range ports {
+		if m, ok := p.(map[string]any); ok && m["name"] == name {
+			return m
+		}
+	}
+	return nil
 }

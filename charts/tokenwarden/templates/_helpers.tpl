@@ -62,3 +62,31 @@ The manager image, repository:tag; the tag defaults to the chart's appVersion.
 {{- define "tokenwarden.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end }}
+
+{{/*
+The callback server's external base URL, checked: required when callback.enabled, https
+(http only to a loopback host, as spec.authorization.redirectURI allows), and no path,
+query or fragment, since the Ingress routes /connect/ and /callback at the host's root.
+*/}}
+{{- define "tokenwarden.callbackURL" -}}
+{{- $url := .Values.callback.url | default "" | trim }}
+{{- if not $url }}
+{{- fail "callback.enabled is true but callback.url is empty: set callback.url to the external https URL of the callback server as the browser sees it, e.g. --set callback.url=https://connect.example.com (register https://connect.example.com/callback with the provider)" }}
+{{- end }}
+{{- $u := urlParse $url }}
+{{- $loopback := has $u.hostname (list "localhost" "127.0.0.1" "::1") }}
+{{- if not (or (eq $u.scheme "https") (and (eq $u.scheme "http") $loopback)) }}
+{{- fail (printf "callback.url %q must be an https URL (http only to localhost, 127.0.0.1 or [::1]): browsers carry the callback server's cookie and the provider's code to it" $url) }}
+{{- end }}
+{{- if or (not $u.hostname) (and $u.path (ne $u.path "/")) $u.query $u.fragment $u.userinfo }}
+{{- fail (printf "callback.url %q must be a base URL with a host and no path, query, fragment or user, such as https://connect.example.com: the callback server serves /connect/ and /callback at its root" $url) }}
+{{- end }}
+{{- printf "%s://%s" $u.scheme $u.host }}
+{{- end }}
+
+{{/*
+The host the callback Ingress routes: callback.ingress.host, else the host of callback.url.
+*/}}
+{{- define "tokenwarden.callbackHost" -}}
+{{- .Values.callback.ingress.host | default (urlParse (include "tokenwarden.callbackURL" .)).hostname }}
+{{- end }}
