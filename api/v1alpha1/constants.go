@@ -38,9 +38,9 @@ const (
 	// ReasonAuthorizationRequired says the connection has no grant yet: someone must
 	// connect the account (status.authorizationURL, or kubectl tokenwarden authorize).
 	ReasonAuthorizationRequired = "AuthorizationRequired"
-	ReasonInvalidClient           = "InvalidClient"
-	ReasonSecretConflict          = "SecretConflict"
-	ReasonProgressing             = "Progressing"
+	ReasonInvalidClient         = "InvalidClient"
+	ReasonSecretConflict        = "SecretConflict"
+	ReasonProgressing           = "Progressing"
 )
 
 // Annotations and labels.

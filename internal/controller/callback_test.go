@@ -52,9 +52,9 @@ func newCallbackEndpoint() callbackEndpoint {
 
 // startCallbackManager starts a manager whose callback server listens on ln and is
 // reached at base.
-func startCallbackManager(ln net.Listener, base string, opts ...managerOption) *testManager {
+func startCallbackManager(ln net.Listener, base string) *testManager {
 	GinkgoHelper()
-	m := startManagerWith(cfg, CallbackOptions{Listener: ln, URL: base}, opts...)
+	m := startManagerWith(cfg, CallbackOptions{Listener: ln, URL: base})
 	DeferCleanup(m.stop)
 	return m
 }

@@ -258,8 +258,8 @@ func TestChooseGrant(t *testing.T) {
 				state: state(withAuthorized("c2", "v2"), withRefreshToken("rotated", adopted.fingerprint, "e"))},
 			want: provider.GrantAuthorizationCode, wantVerifier: "v2"},
 		"presents the state's refresh token of a browser sign-in when there is no grant Secret": {
-			in:   grantInput{traits: rotating, browser: true, endpoint: "e", state: state(withRefreshToken("rotated", "", "e"))},
-			want: provider.GrantRefreshToken, wantToken: "rotated"},
+			in:   grantInput{traits: rotating, browser: true, endpoint: "e", state: state(withRefreshToken("from-sign-in", "", "e"))},
+			want: provider.GrantRefreshToken, wantToken: "from-sign-in"},
 		"asks for a sign-in when there is neither a grant Secret nor a sign-in": {
 			in:         grantInput{traits: rotating, browser: true, endpoint: "e", state: state(withoutToken())},
 			wantReason: oauthv1alpha1.ReasonAuthorizationRequired, wantInMsg: "status.authorizationURL"},
