@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +60,14 @@ type demoOptions struct {
 	root     string
 	// plugin is kubectl-tokenwarden; the demo runs it for its status table.
 	plugin string
+	// awaitBrowser makes once wait for the connection signed in through the browser too
+	// (tests, which sign in themselves).
+	awaitBrowser bool
 }
+
+// browserConnection is the sample connected through the browser: it waits for a person,
+// so the demo prints its link and does not wait for it (unless awaitBrowser).
+const browserConnection = "astonclub-browser"
 
 const namespace = "demo"
 
@@ -94,8 +102,16 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		return err
 	}
 
+	// The callback server of browser onboarding, on loopback: the fakes' login pages and it
+	// are reached from a browser on this machine.
+	callback, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	callbackURL := "http://" + callback.Addr().String()
+
 	say("Starting the fake providers (tokens live %s)...", o.lifetime)
-	fakes := startFakes(o.lifetime)
+	fakes := startFakes(o.lifetime, callbackURL+"/callback")
 	defer fakes.close()
 
 	say("Starting the manager; its log goes to %s", logPath)
@@ -103,6 +119,7 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}},
 		Controller:          controller.Options{MaxConcurrentReconciles: 4},
 		TokenRequestTimeout: 10 * time.Second,
+		Callback:            controller.CallbackOptions{Listener: callback, URL: callbackURL},
 	})
 	if err != nil {
 		return err
@@ -115,10 +132,11 @@ func run(ctx context.Context, o demoOptions, out io.Writer) (err error) {
 		err = errors.Join(err, <-mgrDone)
 	}()
 
-	if err := applyConnections(ctx, c, o.root, fakes); err != nil {
+	if err := applyConnections(ctx, c, o.root, fakes, callbackURL+"/callback"); err != nil {
 		return err
 	}
-	say("Applied one OAuthConnection per provider in namespace %q (kubeconfig: %s)", namespace, cp.kubeconfig)
+	say("Applied one OAuthConnection per provider in namespace %q, and %s, which waits for someone to sign in "+
+		"through the browser (kubeconfig: %s)", namespace, browserConnection, cp.kubeconfig)
 
 	return report(ctx, c, o, say, func(ctx context.Context) error {
 		say("Every connection is Ready. Their Secrets, values masked:")
@@ -341,8 +359,8 @@ type demoFakes struct {
 	aurora, aura, astonClub, aurinko, generic *providertest.Server
 }
 
-func startFakes(lifetime time.Duration) *demoFakes {
-	o := providertest.Options{Lifetime: lifetime}
+func startFakes(lifetime time.Duration, redirectURI string) *demoFakes {
+	o := providertest.Options{Lifetime: lifetime, RedirectURI: redirectURI}
 	return &demoFakes{
 		aurora:    providertest.NewAurora(o),
 		aura:      providertest.NewAura(o),
@@ -360,7 +378,7 @@ func (f *demoFakes) close() {
 
 // applyConnections creates the namespace, each provider's client and grant Secrets, and
 // the samples of config/samples pointed at the fakes.
-func applyConnections(ctx context.Context, c client.Client, root string, f *demoFakes) error {
+func applyConnections(ctx context.Context, c client.Client, root string, f *demoFakes, redirectURI string) error {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}); err != nil {
 		return err
 	}
@@ -377,12 +395,19 @@ func applyConnections(ctx context.Context, c client.Client, root string, f *demo
 	issuer := func(s *providertest.Server) func(map[string]any) {
 		return func(spec map[string]any) { delete(spec, "tokenURL"); spec["issuerURL"] = s.IssuerURL() }
 	}
+	browser := func(s *providertest.Server) func(map[string]any) {
+		return func(spec map[string]any) {
+			tokenURL(s)(spec)
+			spec["authorization"].(map[string]any)["redirectURI"] = redirectURI
+		}
+	}
 	wirings := map[string]wiring{
-		"aurora":    {fake: f.aurora, point: issuer(f.aurora)},
-		"aura":      {fake: f.aura, grant: map[string]string{"code": f.aura.IssueCode(), "redirect_uri": f.aura.RedirectURI()}, point: tokenURL(f.aura)},
-		"astonclub": {fake: f.astonClub, grant: map[string]string{"refresh_token": f.astonClub.IssueRefreshToken()}, point: tokenURL(f.astonClub)},
-		"aurinko":   {fake: f.aurinko, grant: map[string]string{"code": f.aurinko.IssueCode()}, idKey: "clientId", secKey: "secret", point: tokenURL(f.aurinko)},
-		"generic":   {fake: f.generic, point: issuer(f.generic)},
+		"astonclub_browser": {fake: f.astonClub, point: browser(f.astonClub)},
+		"aurora":            {fake: f.aurora, point: issuer(f.aurora)},
+		"aura":              {fake: f.aura, grant: map[string]string{"code": f.aura.IssueCode(), "redirect_uri": f.aura.RedirectURI()}, point: tokenURL(f.aura)},
+		"astonclub":         {fake: f.astonClub, grant: map[string]string{"refresh_token": f.astonClub.IssueRefreshToken()}, point: tokenURL(f.astonClub)},
+		"aurinko":           {fake: f.aurinko, grant: map[string]string{"code": f.aurinko.IssueCode()}, idKey: "clientId", secKey: "secret", point: tokenURL(f.aurinko)},
+		"generic":           {fake: f.generic, point: issuer(f.generic)},
 	}
 	for _, name := range slices.Sorted(maps.Keys(wirings)) {
 		w := wirings[name]
@@ -463,6 +488,11 @@ func report(ctx context.Context, c client.Client, o demoOptions, say func(string
 		}
 	}
 	state := map[string]*progress{}
+	// The browser connection's progress is printed, but waited for only with awaitBrowser.
+	want, browser, link := 5, &progress{}, ""
+	if o.awaitBrowser {
+		want, state[browserConnection] = 6, browser
+	}
 	tablePrinted := false
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -499,6 +529,15 @@ func report(ctx context.Context, c client.Client, o demoOptions, say func(string
 		lastErr = ""
 		for _, conn := range conns.Items {
 			p := state[conn.Name]
+			if conn.Name == browserConnection {
+				p = browser
+				if u := conn.Status.AuthorizationURL; u != "" && u != link {
+					link = u
+					say("%-8s %-24s Connect a fake Aston Club account: open %s in a browser on this machine, "+
+						"log in as %q with password %q, choose a merchant and approve", "Link", conn.Name, u,
+						providertest.LoginUsername, providertest.LoginPassword)
+				}
+			}
 			if p == nil {
 				p = &progress{}
 				state[conn.Name] = p
@@ -511,13 +550,13 @@ func report(ctx context.Context, c client.Client, o demoOptions, say func(string
 			p.ready = ready
 			p.expires = conn.Status.ExpiresAt != nil
 		}
-		if !tablePrinted && len(state) == 5 && allReady(state) {
+		if !tablePrinted && len(state) == want && allReady(state) {
 			tablePrinted = true
 			if err := whenReady(ctx); err != nil {
 				return err
 			}
 		}
-		if o.once && len(state) == 5 && done(state) {
+		if o.once && len(state) == want && done(state) {
 			say("Every connection is Ready and every expiring token has been refreshed: %s", summary(state))
 			return nil
 		}

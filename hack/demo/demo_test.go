@@ -19,10 +19,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +36,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+
+	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
 )
 
 func TestMain(m *testing.M) {
@@ -50,19 +56,27 @@ func TestDemoOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane")
 	}
-	var out bytes.Buffer
+	var out lockedBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
+	// A newcomer signs in through the link the demo prints (here a cookie-jar browser
+	// at the fake's login page): the demo then waits for that connection too.
+	signedIn := make(chan error, 1)
+	go func() { signedIn <- signInThroughPrintedLink(ctx, &out) }()
 	err := run(ctx, demoOptions{once: true, timeout: 4 * time.Minute, lifetime: 6 * time.Second,
-		dir: dir, root: "../..", plugin: build(t, "./cmd/kubectl-tokenwarden")}, &out)
+		dir: dir, root: "../..", plugin: build(t, "./cmd/kubectl-tokenwarden"), awaitBrowser: true}, &out)
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatalf("demo --once failed: %v", err)
 	}
+	if err := <-signedIn; err != nil {
+		t.Fatalf("signing in through the demo's link: %v", err)
+	}
 	for _, want := range []string{
 		"kubeconfig: ", "TokenIssued", "TokenRefreshed", "Every connection is Ready",
 		"aurora-api", "aura-customer", "astonclub-merchant", "aurinko-user", "generic-service",
+		"Connect a fake Aston Club account: open http://127.0.0.1:", "astonclub-browser        Ready=true",
 		"(", // masked values show their length
 		"kubectl tokenwarden status -n demo:", "NAME                 PROVIDER    READY   REASON",
 	} {
@@ -73,6 +87,64 @@ func TestDemoOnce(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, "control-plane-*")); len(left) > 0 {
 		t.Errorf("the demo left its control plane's files: %v", left)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+var printedLink = regexp.MustCompile(`Connect a fake Aston Club account: open (\S+) in a browser`)
+
+// signInThroughPrintedLink waits for the demo to print the browser connection's link,
+// opens it, logs in and approves at the fake, and opens the page the fake sends it back to.
+func signInThroughPrintedLink(ctx context.Context, out *lockedBuffer) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var link string
+	for link == "" {
+		select {
+		case <-ctx.Done():
+			return errors.New("the demo printed no link")
+		case <-tick.C:
+		}
+		if m := printedLink.FindStringSubmatch(out.String()); m != nil {
+			link = m[1]
+		}
+	}
+	b := providertest.NewBrowser()
+	resp, err := b.Client().Get(link)
+	if err != nil {
+		return err
+	}
+	_ = resp.Body.Close()
+	back, err := b.Approve(ctx, resp.Header.Get("Location"))
+	if err != nil {
+		return err
+	}
+	resp, err = b.Client().Get(back.String())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	page, _ := io.ReadAll(resp.Body)
+	if !bytes.Contains(page, []byte("Account connected")) {
+		return fmt.Errorf("the callback page says: %s", page)
+	}
+	return nil
 }
 
 // TestDemoStopsEverything stops the demo, its output piped into tee as in
