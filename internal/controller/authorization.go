@@ -240,6 +240,15 @@ func offerAuthorization(ctx context.Context, x *run) error {
 	if base == "" {
 		return nil
 	}
+	if !servesRedirect(string(a.RedirectURI), base) {
+		// The provider would send the browser elsewhere (kubectl tokenwarden authorize's
+		// loopback listener): a link of this server could start a flow it never finishes.
+		if awaiting {
+			x.out.stall.message += "; no link is offered because spec.authorization.redirectURI is not " + base + "/callback"
+		}
+		awaiting = false
+		x.conn.Status.AuthorizationURL = ""
+	}
 	shown := shownLinkHash(x.conn.Status.AuthorizationURL, base, x.conn.Namespace, x.conn.Name)
 	switch linkDecision(linkInput{now: x.now, awaiting: awaiting, link: x.st.Link, shown: shown}) {
 	case mintLink:
@@ -265,6 +274,12 @@ func offerAuthorization(ctx context.Context, x *run) error {
 		x.out.wakeAt = earliest(x.out.wakeAt, x.st.Link.Expires)
 	}
 	return nil
+}
+
+// servesRedirect says whether the callback server at base receives the redirects back to
+// redirectURI.
+func servesRedirect(redirectURI, base string) bool {
+	return redirectURI == base+"/callback"
 }
 
 // liveFlows drops the flows expired at now.

@@ -199,6 +199,23 @@ func TestShownLinkHash(t *testing.T) {
 	}
 }
 
+func TestServesRedirect(t *testing.T) {
+	for name, tt := range map[string]struct {
+		redirect string
+		want     bool
+	}{
+		"its own /callback":                         {"https://connect.example.com/tw/callback", true},
+		"a loopback listener of kubectl tokenwarden": {"http://127.0.0.1:8400/callback", false},
+		"another path on its host":                  {"https://connect.example.com/tw/other", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if got := servesRedirect(tt.redirect, "https://connect.example.com/tw"); got != tt.want {
+				t.Errorf("servesRedirect(%q) = %v, want %v", tt.redirect, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestCallbackURLMustBeSafe(t *testing.T) {
 	for name, tt := range map[string]struct {
 		url, wantErr string
