@@ -131,8 +131,12 @@ func TestReadmeCommands(t *testing.T) {
 		}
 	}
 
+	// Browser onboarding: the demo's astonclub-browser offers its link.
+	out := run(root, "kubectl get oauthconn astonclub-browser -n demo -o jsonpath='{.status.authorizationURL}'")
+	g.Expect(strings.TrimSpace(out)).To(MatchRegexp(`^http://127\.0\.0\.1:\d+/connect/demo/astonclub-browser/[-_A-Za-z0-9]+$`))
+
 	// Reading a connection's state.
-	out := run(root, "kubectl get oauthconn -o wide")
+	out = run(root, "kubectl get oauthconn -o wide")
 	for _, col := range []string{"NAME", "PROVIDER", "READY", "EXPIRES", "NEXT REFRESH", "AGE", "REASON", "SECRET"} {
 		g.Expect(out).To(ContainSubstring(col))
 	}
@@ -256,6 +260,8 @@ func tryNextBlock(output string) (exports, commands []string) {
 // in it: of those read before it ran, or after (a token may be refreshed meanwhile).
 func checkPlugin(g Gomega, sh shell, dir, cmd, out string, before []string) {
 	switch {
+	case strings.Contains(cmd, " status astonclub-browser"):
+		g.Expect(out).To(And(ContainSubstring("astonclub-browser"), ContainSubstring("AuthorizationRequired")))
 	case strings.Contains(cmd, " status"):
 		for _, name := range []string{"aurora-api", "aura-customer", "astonclub-merchant", "aurinko-user", "generic-service"} {
 			g.Expect(out).To(ContainSubstring(name))
