@@ -17,6 +17,7 @@ limitations under the License.
 package controller
 
 import (
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -25,11 +26,14 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 	"github.com/tokenwarden/tokenwarden/internal/provider"
+	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
 )
 
 // crash makes a hook that kills the manager the first time it runs, at that step of a
@@ -207,5 +211,45 @@ var _ = Describe("Two managers without leader election", func() {
 		Expect(f.Rejections()).To(BeEmpty())
 		Expect(eventReasons(ns, conn.Name)).NotTo(ContainElement(oauthv1alpha1.ReasonReauthorizationRequired))
 		Expect(f.ValidAccessToken(string(getSecret(ns, conn.Name).Data[oauthv1alpha1.KeyAccessToken]))).To(BeTrue())
+	})
+})
+
+var _ = Describe("Another manager's claim on a code", func() {
+	// Found by the two-manager spec above, which failed now and then: the second manager
+	// read the first one's claim (which marks the code used) and took the code for used up,
+	// stalling the connection with ReauthorizationRequired while the exchange was in flight.
+	It("is waited for, not taken for a code used up", func() {
+		ns := newNamespace()
+		fake := track(providertest.NewAura(providertest.Options{}))
+		clientSecretFor(ns, fake)
+		code := fake.IssueCode()
+		createSecret(ns, "grant", map[string]string{"code": code, "redirect_uri": fake.RedirectURI()})
+		key := create(newConnection(ns, "aura", oauthv1alpha1.ProviderAura, withTokenURL(fake.TokenURL()), withGrantRef("grant")))
+		conn := getConnection(key)
+
+		By("leaving the state as a manager that is presenting the code right now leaves it")
+		st := &tokenState{Seq: 1, Claim: &claim{Holder: "another-manager", At: time.Now(), Grant: provider.GrantAuthorizationCode,
+			Credential: hash("code", code)}}
+		st.markCodeUsed(hash("code", code))
+		raw, err := json.Marshal(st)
+		Expect(err).NotTo(HaveOccurred())
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: stateSecretName(conn.Name), Labels: map[string]string{
+				oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue, oauthv1alpha1.ConnectionLabel: connectionLabelValue(conn.Name),
+				stateRoleLabel: stateRoleValue}},
+			Data: map[string][]byte{stateKey: raw},
+		}
+		Expect(controllerutil.SetControllerReference(conn, s, scheme)).To(Succeed())
+		Expect(k8sClient.Create(ctx, s)).To(Succeed())
+
+		m := startManager()
+		DeferCleanup(m.stop)
+		Consistently(func(g Gomega) {
+			c := getConnection(key)
+			g.Expect(meta.IsStatusConditionTrue(c.Status.Conditions, oauthv1alpha1.ConditionStalled)).To(BeFalse())
+			g.Expect(eventReasons(ns, key.Name)).NotTo(ContainElement(oauthv1alpha1.ReasonReauthorizationRequired))
+		}).WithTimeout(3 * time.Second).Should(Succeed())
+		Expect(logs.String()).To(ContainSubstring(`"holder": "another-manager"`), "it waited for the claim")
+		Expect(fake.TotalRequests()).To(BeZero(), "the code is not presented while another manager presents it")
 	})
 })

@@ -49,6 +49,12 @@ func obtainToken(ctx context.Context, x *run) error {
 	if _, err := x.workloadSecret(ctx, x.knownConflict()); err != nil {
 		return asStall(err)
 	}
+	if c := x.st.Claim; claimHeldByOther(c, x.r.Identity, x.now, x.r.claimTTL()) {
+		// Another manager is presenting a credential right now: what it presents is
+		// marked used, which must not read as a code used up (a stall) here.
+		x.log.Info("Waited for another manager's token request", "holder", c.Holder)
+		return errRequeue
+	}
 	if codeTakenAsUsed(x.st, x.in.grant, x.everPublished(ctx)) {
 		x.st.markCodeUsed(hash("code", x.in.grant.code))
 	}
@@ -89,17 +95,13 @@ func (x *run) grantFingerprint() string {
 }
 
 // claim records, resourceVersion-checked, that this manager is presenting a single-use
-// credential; a code is marked used from then on. Another manager's live claim, or a
-// state written since it was read, sends the run away to look again.
+// credential; a code is marked used from then on. A state written since it was read (by
+// another manager's claim, say) sends the run away to look again.
 func (x *run) claim(ctx context.Context, choice grantChoice) error {
 	if choice.grant.Type == provider.GrantClientCredentials {
 		return nil
 	}
 	st := x.st
-	if c := st.Claim; claimHeldByOther(c, x.r.Identity, x.now, x.r.claimTTL()) {
-		x.log.Info("Waited for another manager's token request", "holder", c.Holder)
-		return errRequeue
-	}
 	st.Claim = &claim{Holder: x.r.Identity, At: x.now, Grant: choice.grant.Type, Credential: choice.credential}
 	if choice.grant.Type == provider.GrantAuthorizationCode {
 		st.markCodeUsed(choice.credential)
