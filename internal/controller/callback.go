@@ -192,7 +192,7 @@ func (s *callbackServer) connect(w http.ResponseWriter, req *http.Request) {
 	tokenHash := hash("link", req.PathValue("token"))
 	conn, err := s.connection(ctx, key)
 	if err != nil {
-		s.refuse(w, err, errLinkUnknown)
+		s.refuse(w, err, errLinkUnknown) // as a wrong token: which connections exist is not told
 		return
 	}
 	st, err := s.liveLink(ctx, conn, tokenHash)
@@ -348,10 +348,11 @@ func (s *callbackServer) awaitExchange(ctx context.Context, w http.ResponseWrite
 	}
 }
 
-// connection reads a connection that runs browser onboarding.
+// connection reads a connection that runs browser onboarding, from the cache (which every
+// replica keeps, leader or not).
 func (s *callbackServer) connection(ctx context.Context, key types.NamespacedName) (*oauthv1alpha1.OAuthConnection, error) {
 	conn := &oauthv1alpha1.OAuthConnection{}
-	if err := s.r.APIReader.Get(ctx, key, conn); err != nil {
+	if err := s.r.Get(ctx, key, conn); err != nil {
 		return nil, err
 	}
 	if conn.Spec.Authorization == nil || conn.DeletionTimestamp != nil {
@@ -413,15 +414,18 @@ func (s *callbackServer) clientID(ctx context.Context, conn *oauthv1alpha1.OAuth
 	return string(sec.Data[key]), nil
 }
 
-// refuse shows err when it is one of the page's own refusals, notFound for a connection
-// that is not there (or runs no onboarding), and a plain retry page for anything else
-// (an API error is not the person's to read).
+// refuse shows err when it is one of the page's own refusals; notFound, with the status of
+// that refusal, for a connection that is not there (or runs no onboarding), so that the
+// pages tell nobody which connections exist; and a plain retry page for anything else (an
+// API error is not the person's to read).
 func (s *callbackServer) refuse(w http.ResponseWriter, err, notFound error) {
 	switch {
 	case errors.Is(err, errLinkUnknown), errors.Is(err, errLinkUsed), errors.Is(err, errLinkExpired):
 		s.page(w, http.StatusGone, pageRefused, err.Error())
+	case errors.Is(notFound, errLinkUnknown) && apierrors.IsNotFound(err):
+		s.page(w, http.StatusGone, pageRefused, notFound.Error())
 	case notFound != nil && apierrors.IsNotFound(err):
-		s.page(w, http.StatusNotFound, pageRefused, notFound.Error())
+		s.page(w, http.StatusForbidden, pageRefused, notFound.Error())
 	default:
 		s.log.Info("Could not serve a sign-in page", "error", err.Error())
 		s.page(w, http.StatusServiceUnavailable, pageFailed, "the operator could not record the sign-in; try again in a minute")

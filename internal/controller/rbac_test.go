@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
 )
 
 // requestLog records the (verb, group/resource) pairs a client sends.
@@ -166,7 +167,8 @@ var _ = Describe("RBAC", func() {
 		log := &requestLog{seen: map[string]bool{}}
 		limited := rest.CopyConfig(user.Config())
 		limited.WrapTransport = log.wrap
-		mgr := startManagerWithConfig(limited)
+		cb := newCallbackEndpoint()
+		mgr := startManagerWith(limited, CallbackOptions{Listener: cb.ln, URL: cb.base})
 		DeferCleanup(mgr.stop)
 
 		By("exercising every path: issue, refresh, rename the Secret, a missing Secret")
@@ -206,6 +208,17 @@ var _ = Describe("RBAC", func() {
 		Eventually(func() bool {
 			return apierrors.IsNotFound(k8sClient.Get(ctx, retainedKey, &oauthv1alpha1.OAuthConnection{}))
 		}).Should(BeTrue(), "the finalizer of a Retain connection is removed")
+
+		By("connecting an account through the callback server, which every replica runs")
+		browserNS := newNamespace()
+		aura := track(providertest.NewAura(providertest.Options{RedirectURI: cb.base + "/callback"}))
+		clientSecretFor(browserNS, aura)
+		browserKey := create(newConnection(browserNS, "aura", oauthv1alpha1.ProviderAura, withTokenURL(aura.TokenURL()),
+			withAuthorization(cb.base+"/callback", nil)))
+		b := providertest.NewBrowser()
+		status, page, _ := get(b, signIn(b, awaitLink(browserKey, "")))
+		Expect(status).To(Equal(http.StatusOK), page)
+		eventuallyReady(browserKey)
 
 		used := log.list()
 		By("comparing: every request was granted, and every grant was used")
