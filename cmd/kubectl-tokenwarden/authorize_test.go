@@ -488,9 +488,10 @@ func TestAuthorizeNoBrowser(t *testing.T) {
 func TestAuthorizeNoBrowserRefuses(t *testing.T) {
 	fake := providertest.NewAurinko(providertest.Options{})
 	t.Cleanup(fake.Close)
-	c := authorizeFixture(t, "pasted-refused", oauthv1alpha1.ProviderAurinko, fake, func(c *oauthv1alpha1.OAuthConnection) {
-		c.Spec.Authorization.Parameters = map[string]oauthv1alpha1.ParameterValue{"serviceType": "Office365"}
-	})
+	c := authorizeFixture(t, "pasted-refused", oauthv1alpha1.ProviderAurinko, fake,
+		func(c *oauthv1alpha1.OAuthConnection) {
+			c.Spec.Authorization.Parameters = map[string]oauthv1alpha1.ParameterValue{"serviceType": "Office365"}
+		})
 	for _, tc := range []struct {
 		name string
 		// landed is what the person pastes, given where the provider sent the browser back.
@@ -543,9 +544,10 @@ func TestAuthorizeRefusesConnections(t *testing.T) {
 		c.Spec.GrantSecretRef = nil
 		c.Spec.Authorization.AuthorizeURL = oauthv1alpha1.URL(fake.AuthorizeURL())
 	})
-	c := authorizeFixture(t, "https-redirect", oauthv1alpha1.ProviderGeneric, fake, func(c *oauthv1alpha1.OAuthConnection) {
-		c.Spec.Authorization.AuthorizeURL = oauthv1alpha1.URL(fake.AuthorizeURL())
-	})
+	c := authorizeFixture(t, "https-redirect", oauthv1alpha1.ProviderGeneric, fake,
+		func(c *oauthv1alpha1.OAuthConnection) {
+			c.Spec.Authorization.AuthorizeURL = oauthv1alpha1.URL(fake.AuthorizeURL())
+		})
 	e, _ := withPerson()
 	e.browse = func(string) error { t.Error("a refused connection opened a browser"); return nil }
 	for _, tc := range []struct {
@@ -654,10 +656,11 @@ func TestCallbackServer(t *testing.T) {
 	f := &flow{state: provider.NewState(), conn: &oauthv1alpha1.OAuthConnection{
 		Spec: oauthv1alpha1.OAuthConnectionSpec{Provider: oauthv1alpha1.ProviderGeneric}}}
 	taken := 0
-	s := &callbackServer{flow: f, path: "/cb", result: make(chan error, 2), take: func(cb provider.Callback, err error) error {
+	take := func(_ provider.Callback, err error) error {
 		taken++
 		return err
-	}}
+	}
+	s := &callbackServer{flow: f, path: "/cb", result: make(chan error, 2), take: take}
 	get := func(query string) (int, string) {
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/cb?"+query, nil))
@@ -673,7 +676,8 @@ func TestCallbackServer(t *testing.T) {
 	if err := <-s.result; !errors.As(err, &refused) || refused.Code != "access_denied" {
 		t.Errorf("outcome %v, want the provider's refusal", err)
 	}
-	if status, _ := get(url.Values{"state": {f.state}, "code": {"c"}}.Encode()); status != http.StatusConflict || taken != 1 {
+	status, _ = get(url.Values{"state": {f.state}, "code": {"c"}}.Encode())
+	if status != http.StatusConflict || taken != 1 {
 		t.Errorf("a second answer: %d, taken %d times; want 409 and once", status, taken)
 	}
 	if status, _ := get("state=" + f.state + "&code=c&code=d"); status != http.StatusBadRequest {
