@@ -52,9 +52,10 @@ with a port, and takes the one redirect back whose state matches. With --no-brow
 does not listen: open the URL anywhere, then paste the URL the browser lands on.
 
 The code, its redirect_uri and the PKCE code_verifier are written to the Secret
-spec.grantSecretRef names (created if missing), and any refresh_token there is removed so
-that the operator exchanges the new code. Nothing else in that Secret changes. The code,
-the verifier and the client secret are never printed.
+spec.grantSecretRef names (created if missing). Any refresh_token there is removed, so that
+the operator exchanges the new code, and so is a code_verifier when the request had no PKCE;
+the Secret's other keys stay. The code, the verifier and the client secret are never
+printed.
 
 Exit status: 0 when the code was written; 1 when the provider refused (access_denied) or
 the pasted URL does not answer this request; 2 when --timeout passed first; 3 on a usage

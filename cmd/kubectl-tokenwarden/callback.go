@@ -199,8 +199,8 @@ func outcomePage(outcome error) (int, page) {
 		return http.StatusOK, page{Title: "Not connected", Error: refused.Error(),
 			Text: "Nothing was stored. You can close this window."}
 	}
-	return http.StatusBadGateway, page{Title: "Not connected",
-		Text: "kubectl tokenwarden could not store the authorization code: its terminal says why. You can close this window."}
+	return http.StatusInternalServerError, page{Title: "Not connected",
+		Text: "kubectl tokenwarden stored no authorization code: its terminal says why. You can close this window."}
 }
 
 // page is what the callback server shows; html/template escapes all of it.
@@ -236,7 +236,8 @@ const maxPastedURL = 16 << 10
 // accept made of it.
 func (a *app) awaitPasted(ctx context.Context, f *flow, take accept) error {
 	_, _ = fmt.Fprintf(a.stderr, "Open this URL in a browser, log in and approve:\n\n  %s\n\n"+
-		"Then paste the URL the browser lands on (%s..., even if the page does not load) and press Enter:\n",
+		"Then paste the URL the browser lands on (it starts with %s; the page itself need not load) "+
+		"and press Enter:\n",
 		f.url, f.conn.Spec.Authorization.RedirectURI)
 	lines := make(chan lineRead, 1)
 	go func() { lines <- readLine(a.stdin, maxPastedURL) }()
