@@ -54,6 +54,7 @@ func TestBinary(t *testing.T) {
 		{[]string{"inspect", "missing"}, exitError, "Error from server (NotFound)"},
 		{[]string{"refresh", "built", "--wait", "--timeout", "1s"}, exitTimeout, "timed out after 1s"},
 		{[]string{"status", "-o", "yaml"}, exitError, "unknown output format"},
+		{[]string{"authorize", "built"}, exitError, "oauthconnection/built has no spec.authorization"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		cmd.Env = append(os.Environ(), "KUBECONFIG="+config)

@@ -25,7 +25,8 @@ import (
 // TestHelp: every command has kubectl-like help (a description, Usage, Examples and
 // Flags with the kubeconfig flags) that exits 0, and usage errors exit 3 and point at it.
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"status", "--help"}, {"refresh", "-h"}, {"help", "inspect"}, {}} {
+	for _, args := range [][]string{{"--help"}, {"status", "--help"}, {"refresh", "-h"}, {"help", "inspect"},
+		{"authorize", "--help"}, {}} {
 		var stdout, stderr bytes.Buffer
 		code := run(args, &stdout, &stderr)
 		out := stdout.String()
@@ -50,6 +51,8 @@ func TestHelp(t *testing.T) {
 			"See 'kubectl tokenwarden status --help' for usage.\n"},
 		{[]string{"inspect"}, "error: NAME is required: the connection's name\n" +
 			"See 'kubectl tokenwarden inspect --help' for usage.\n"},
+		{[]string{"authorize", "a", "--timeout", "soon"}, "error: invalid argument \"soon\" for \"--timeout\" flag: " +
+			"time: invalid duration \"soon\"\nSee 'kubectl tokenwarden authorize --help' for usage.\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(tc.args, &stdout, &stderr); code != exitError || stderr.String() != tc.want {

@@ -21,10 +21,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"net/url"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
 )
 
 // publicSecretKeys are the workload Secret keys whose values the connection's status
@@ -91,6 +95,82 @@ func TestNoSecretMaterialInAnyOutput(t *testing.T) {
 	for _, want := range []string{"token_type:     <redacted, 6 bytes>", "access_token:   <redacted, "} {
 		if !strings.Contains(inspect, want) {
 			t.Errorf("inspect does not mask the Secret's values (%q):\n%s", want, inspect)
+		}
+	}
+}
+
+// TestAuthorizePrintsNoSecret runs authorize to success in both modes, and to a denial and
+// a forged state, and scans everything printed for the code, the verifier, the refresh
+// token it removed and the client secret.
+func TestAuthorizePrintsNoSecret(t *testing.T) {
+	fake := providertest.NewGeneric(providertest.Options{RedirectURI: loopbackRedirect(t)}, "", "")
+	t.Cleanup(fake.Close)
+	c := authorizeFixture(t, "leak", oauthv1alpha1.ProviderGeneric, fake, discovered)
+	const staleRefreshToken = "stale-refresh-token-that-must-not-be-printed-9c2e"
+	if err := cluster(t).Create(ctx, &corev1.Secret{ObjectMeta: grantMeta(c),
+		StringData: map[string]string{"refresh_token": staleRefreshToken}}); err != nil {
+		t.Fatal(err)
+	}
+	outputs := make([]result, 0, 4)
+	forbidden := map[string]string{"the stale refresh token": staleRefreshToken, "the client secret": fake.ClientSecret(),
+		"a forged state": "forged-state-9f8e7d"}
+	written := func(what string) {
+		s := grantSecret(t, c)
+		forbidden["the code "+what] = string(s.Data["code"])
+		forbidden["the verifier "+what] = string(s.Data["code_verifier"])
+	}
+
+	e, urls := withPerson()
+	r := start(e, "authorize", c.Name, "-n", c.Namespace, "--timeout", "30s")
+	b := providertest.NewBrowser()
+	back, err := b.Approve(ctx, receiveURL(t, urls, r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	landOn(t, b, back)
+	outputs = append(outputs, r.wait(t))
+	written("of the loopback run")
+
+	for _, walk := range []func(string) string{
+		func(u string) string { back, _ := providertest.NewBrowser().Approve(ctx, u); return back.String() },
+		func(u string) string { back, _ := providertest.NewBrowser().Deny(ctx, u); return back.String() },
+		func(u string) string {
+			back, _ := providertest.NewBrowser().Approve(ctx, u)
+			q := back.Query()
+			q.Set("state", forbidden["a forged state"])
+			back.RawQuery = q.Encode()
+			return back.String()
+		},
+	} {
+		r, feed := pasting(t, c)
+		paste(t, feed, walk(r.printedURL(t)))
+		outputs = append(outputs, r.wait(t))
+		if len(outputs) == 2 {
+			written("of the pasted run")
+		}
+	}
+	for i, want := range []int{exitOK, exitOK, exitFailed, exitFailed} {
+		if outputs[i].code != want {
+			t.Errorf("run %d: want exit %d:\n%s", i, want, outputs[i])
+		}
+	}
+	for what, v := range forbidden {
+		if v == "" {
+			t.Fatalf("%s is empty: nothing to look for", what)
+		}
+		for _, r := range outputs {
+			for _, form := range []string{v, base64.StdEncoding.EncodeToString([]byte(v)), url.QueryEscape(v)} {
+				if strings.Contains(r.stdout, form) || strings.Contains(r.stderr, form) {
+					t.Errorf("%s appears in output:\n%s", what, r)
+				}
+			}
+		}
+	}
+	for _, m := range fake.SecretMaterial() {
+		for _, r := range outputs {
+			if strings.Contains(r.stdout+r.stderr, m) {
+				t.Errorf("the fake's secret material %q appears in output:\n%s", m, r)
+			}
 		}
 	}
 }

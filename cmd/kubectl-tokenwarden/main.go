@@ -15,7 +15,8 @@ limitations under the License.
 */
 
 // Command kubectl-tokenwarden is tokenwarden's kubectl plugin: kubectl tokenwarden status,
-// refresh and inspect. It reads OAuthConnections and their workload Secrets and never
+// refresh, inspect and authorize. It reads OAuthConnections and their workload Secrets,
+// writes only a refresh request and, for authorize, the grant Secret's code, and never
 // prints token or secret material.
 package main
 

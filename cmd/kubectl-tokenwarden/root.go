@@ -36,7 +36,8 @@ import (
 // Exit codes, the same for every command, so that scripts can tell them apart.
 const (
 	exitOK = 0
-	// exitFailed: the operator handled a forced refresh, and its token request failed.
+	// exitFailed: the operator handled a forced refresh, and its token request failed; or
+	// the provider refused an authorization.
 	exitFailed = 1
 	// exitTimeout: nothing answered within --timeout.
 	exitTimeout = 2
@@ -48,14 +49,18 @@ const (
 var version = "dev"
 
 // env is what the commands take from the world around them, injected so that tests get
-// a fixed clock and can pretend to be a terminal.
+// a fixed clock, can pretend to be a terminal, and play the person at the browser.
 type env struct {
 	now        func() time.Time
 	isTerminal func(io.Writer) bool
+	// stdin is what authorize --no-browser reads the landed URL from; nil: nothing.
+	stdin io.Reader
+	// browse opens a URL in the person's browser; nil: there is none.
+	browse func(url string) error
 }
 
 func systemEnv() env {
-	return env{now: time.Now, isTerminal: isTerminal}
+	return env{now: time.Now, isTerminal: isTerminal, stdin: os.Stdin, browse: openBrowser}
 }
 
 // isTerminal reports whether w is a terminal that wants colour (NO_COLOR, no-color.org, says not).
@@ -99,16 +104,17 @@ func runEnv(e env, args []string, stdout, stderr io.Writer) int {
 }
 
 // rootCommand builds the command tree. Each command lives in a file of its own and is
-// added here (a later authorize command too).
+// added here.
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kubectl-tokenwarden",
-		Short: "Show, refresh and inspect tokenwarden OAuthConnections",
-		Long: `Show, refresh and inspect tokenwarden OAuthConnections.
+		Short: "Show, refresh, inspect and authorize tokenwarden OAuthConnections",
+		Long: `Show, refresh, inspect and authorize tokenwarden OAuthConnections.
 
 tokenwarden keeps OAuth 2.0 access tokens fresh in Secrets that workloads mount. This
 plugin shows which connections need attention, forces a refresh and waits for its
-outcome, and tells what the current token says without ever printing it.`,
+outcome, tells what the current token says without ever printing it, and connects an
+account through a browser login.`,
 		Example: `  # List the connections of the current namespace, the most urgent first
   kubectl tokenwarden status
 
@@ -116,7 +122,10 @@ outcome, and tells what the current token says without ever printing it.`,
   kubectl tokenwarden refresh aurora-api --wait
 
   # Show the claims of the current token (never the token)
-  kubectl tokenwarden inspect aurora-api`,
+  kubectl tokenwarden inspect aurora-api
+
+  # Log in through a browser and hand the code to the operator
+  kubectl tokenwarden authorize billing-aura`,
 		Version:       version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -128,7 +137,7 @@ outcome, and tells what the current token says without ever printing it.`,
 	// Declared here so that cobra gives it no -v, which kubectl users know as verbosity.
 	root.Flags().Bool("version", false, "Print the plugin's version and exit.")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
-	root.AddCommand(a.statusCommand(), a.refreshCommand(), a.inspectCommand())
+	root.AddCommand(a.statusCommand(), a.refreshCommand(), a.inspectCommand(), a.authorizeCommand())
 	return root
 }
 
