@@ -117,6 +117,8 @@ type frontDoor struct {
 	connectTo, callback *replica
 	hold                bool
 	callbacks           []string
+	// hits are "path replica" for every request forwarded.
+	hits []string
 }
 
 func newFrontDoor() *frontDoor {
@@ -163,6 +165,19 @@ func (f *frontDoor) allCallbacks() []string {
 	return append([]string(nil), f.callbacks...)
 }
 
+// servedBy says which replicas served a path ("/callback", or "/connect/" for links).
+func (f *frontDoor) servedBy(pathPrefix string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, h := range f.hits {
+		if path, name, _ := strings.Cut(h, " "); strings.HasPrefix(path, pathPrefix) {
+			out = append(out, path[:min(len(path), len(pathPrefix))]+" "+name)
+		}
+	}
+	return out
+}
+
 const heldPage = `<!doctype html><html><body><h1 id="held">Held by the test</h1></body></html>`
 
 func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -179,6 +194,9 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.WriteString(w, heldPage)
 			return
 		}
+	}
+	if target != nil {
+		f.hits = append(f.hits, r.URL.Path+" "+target.name)
 	}
 	f.mu.Unlock()
 	if target == nil {

@@ -297,6 +297,54 @@ var _ = Describe("Browser onboarding", func() {
 		Expect(rejections(fake)).To(BeEmpty())
 	})
 
+	It("completes on another replica than the one that started the flow, with one exchange", func() {
+		// Generic: the PKCE verifier the first replica made must reach the second.
+		fake := fakes[oauthv1alpha1.ProviderGeneric]
+		before := exchanges(fake)()
+		other := startReplica("replica-b")
+		DeferCleanup(func() {
+			front.route(primary, primary)
+			other.stop()
+		})
+		front.route(primary, other)
+		key := createOnboarding(ns, "two-replicas", oauthv1alpha1.ProviderGeneric, fake)
+		link := awaitLink(key, oauthv1alpha1.ReasonAuthorizationRequired).Status.AuthorizationURL
+		alice := newPerson()
+		Expect(alice.open(link).url).To(HavePrefix(fake.URL()))
+		rememberFlows(key)
+		pg := alice.signIn(kindOf(oauthv1alpha1.ProviderGeneric))
+		Expect(pg.title).To(Equal(titleConnected), "%s: %s", pg.lead, pg.detail)
+		Expect(front.servedBy("/connect/")).To(ContainElement("/connect/ " + primary.name))
+		Expect(front.servedBy("/callback")[len(front.servedBy("/callback"))-1]).To(Equal("/callback " + other.name))
+
+		awaitReady(key)
+		// Both replicas reconcile (no leader election in the tests): the claim before the
+		// request lets only one present the code.
+		settlesAt(exchanges(fake), before+1, "exactly one code exchange across two replicas")
+		Expect(rejections(fake)).To(BeEmpty())
+	})
+
+	It("finishes a sign-in started before the manager restarted", func() {
+		fake := fakes[oauthv1alpha1.ProviderAstonClub]
+		before := exchanges(fake)()
+		key := createOnboarding(ns, "restart", oauthv1alpha1.ProviderAstonClub, fake)
+		link := awaitLink(key, oauthv1alpha1.ReasonAuthorizationRequired).Status.AuthorizationURL
+		alice := newPerson()
+		Expect(alice.open(link).url).To(HavePrefix(fake.URL()))
+		rememberFlows(key)
+
+		primary.stop()
+		primary = startReplica(primary.name + "-restarted")
+		front.route(primary, primary)
+
+		pg := alice.signIn(kindOf(oauthv1alpha1.ProviderAstonClub))
+		Expect(pg.title).To(Equal(titleConnected), "%s: %s", pg.lead, pg.detail)
+		Expect(front.servedBy("/callback")[len(front.servedBy("/callback"))-1]).To(Equal("/callback " + primary.name))
+		awaitReady(key)
+		settlesAt(exchanges(fake), before+1)
+		Expect(rejections(fake)).To(BeEmpty())
+	})
+
 	// Last: it scans what every spec before it left.
 	It("shows no code, state, verifier, refresh token or client secret in logs, events, status or pages", func() {
 		secrets := secretMaterial()
