@@ -204,9 +204,9 @@ func TestServesRedirect(t *testing.T) {
 		redirect string
 		want     bool
 	}{
-		"its own /callback":                         {"https://connect.example.com/tw/callback", true},
+		"its own /callback":                          {"https://connect.example.com/tw/callback", true},
 		"a loopback listener of kubectl tokenwarden": {"http://127.0.0.1:8400/callback", false},
-		"another path on its host":                  {"https://connect.example.com/tw/other", false},
+		"another path on its host":                   {"https://connect.example.com/tw/other", false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if got := servesRedirect(tt.redirect, "https://connect.example.com/tw"); got != tt.want {

@@ -110,7 +110,7 @@ var _ = Describe("Browser onboarding", func() {
 		mallory := newPerson()
 		nowhere := strings.Replace(forged, prefix, "bm8vc3VjaA", 1) // "no/such"
 		pg := mallory.open(front.callbackURL() + "?code=x&state=" + url.QueryEscape(nowhere))
-		Expect(pg.status).To(BeEquivalentTo(http.StatusForbidden), "as for a connection that exists: which ones do is not told")
+		Expect(pg.status).To(BeEquivalentTo(http.StatusForbidden), "as for one that exists: which exist is not told")
 		Expect(pg.detail).To(ContainSubstring("unknown or was already completed"))
 		pg = mallory.open(front.callbackURL() + "?code=x&state=garbage")
 		Expect(pg.status).To(BeEquivalentTo(http.StatusBadRequest))
