@@ -68,6 +68,7 @@ type result struct {
 	writesPerConn     float64
 	requestsPerConn   float64
 	peakRSS           uint64
+	liveHeap          uint64 // heap in use right after a collection, once all are Ready
 	cpu               time.Duration
 	restart           time.Duration
 	restartRequests   int
@@ -286,9 +287,11 @@ func (b *bench) floor(ctx context.Context, n int, qps float64, burst int, workAl
 	return total, workOnly, err
 }
 
-// saveHeapProfile writes the manager's heap profile to path.
+// saveHeapProfile writes the manager's heap profile to path, after a garbage collection:
+// without one, the profile shows the heap as of the last collection, which during the
+// burst of creations holds the garbage of the reconciles then in flight.
 func (m *managerProcess) saveHeapProfile(path string) (string, error) {
-	resp, err := http.Get(m.pprof + "/heap")
+	resp, err := http.Get(m.pprof + "/heap?gc=1")
 	if err != nil {
 		return "", err
 	}
@@ -549,7 +552,11 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 	r.requestsPerConn = sum(metrics, "rest_client_requests_total") / float64(n)
 	r.peakRSS, r.cpu = m.usage()
 	if path, err := m.saveHeapProfile(filepath.Join(b.dir, fmt.Sprintf("heap-%d.pprof", n))); err == nil {
-		fmt.Fprintf(os.Stderr, "bench: N=%d: heap profile in %s (go tool pprof -top %s)\n", n, path, path)
+		fmt.Fprintf(os.Stderr, "bench: N=%d: heap profile in %s (go tool pprof -sample_index=inuse_space -top %s)\n", n, path, path)
+		// Right after the collection the profile forced, the heap holds what is live.
+		if after, err := m.scrape(); err == nil {
+			r.liveHeap = uint64(after["go_memstats_heap_alloc_bytes"])
+		}
 	}
 	r.maxPerSecondShare = watcher.maxRefreshShare()
 
@@ -708,14 +715,19 @@ func (b *bench) report(results []result) string {
 	s.WriteString("The floor is a bare client without a client-side rate limit. \"÷ created + work\" is all Ready over the time " +
 		"the API server took to create the connections plus the floor's work alone; \"÷ floor\" is all Ready over the floor " +
 		"timed from the first create, as the operator is.\n\n")
-	s.WriteString("| N | connections created in | floor | floor, work only | all Ready | ÷ created + work | ÷ floor | p50 | p99 | token requests / conn | API writes / conn | API requests / conn | peak RSS | CPU | restart caught up | token requests on restart | RSS after restart | most refreshes due in one second |\n")
-	s.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range results {
-		fmt.Fprintf(&s, "| %d | %s | %s | %s | %s | %.2fx | %.2fx | %s | %s | %.2f | %.2f | %.2f | %s | %s | %s | %d | %s | %.2f%% |\n",
+	s.WriteString("| N | connections created in | floor | floor, work only | all Ready | ÷ created + work | ÷ floor | p50 | p99 | token requests / conn | API writes / conn | API requests / conn | peak RSS | live heap | live heap / conn | growth / conn | CPU | restart caught up | token requests on restart | RSS after restart | most refreshes due in one second |\n")
+	s.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for i, r := range results {
+		growth := "–"
+		if i > 0 && r.n > results[i-1].n {
+			growth = fmt.Sprintf("%.0f B", (float64(r.liveHeap)-float64(results[i-1].liveHeap))/float64(r.n-results[i-1].n))
+		}
+		fmt.Fprintf(&s, "| %d | %s | %s | %s | %s | %.2fx | %.2fx | %s | %s | %.2f | %.2f | %.2f | %s | %s | %.0f B | %s | %s | %s | %d | %s | %.2f%% |\n",
 			r.n, r.created.Round(time.Millisecond), r.floor.Round(time.Millisecond), r.floorWork.Round(time.Millisecond),
 			r.ready.Round(time.Millisecond), r.ready.Seconds()/(r.created+r.floorWork).Seconds(), r.ready.Seconds()/r.floor.Seconds(),
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.tokenRequests, r.writesPerConn, r.requestsPerConn,
-			mib(r.peakRSS), r.cpu.Round(time.Millisecond), r.restart.Round(time.Millisecond), r.restartRequests,
+			mib(r.peakRSS), mib(r.liveHeap), float64(r.liveHeap)/float64(r.n), growth,
+			r.cpu.Round(time.Millisecond), r.restart.Round(time.Millisecond), r.restartRequests,
 			mib(r.restartRSS), 100*r.maxPerSecondShare)
 	}
 	s.WriteString("\nThe API server from the first create until all were Ready (its own metrics; every client, the harness's creates included):\n\n")
