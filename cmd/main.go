@@ -45,6 +45,7 @@ func main() {
 	var burst, concurrency int
 	var tokenTimeout time.Duration
 	var tokenURLPolicy string
+	var connectionSelector string
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
@@ -65,6 +66,8 @@ func main() {
 	flag.StringVar(&tokenURLPolicy, "token-url-policy", "default",
 		"Addresses token and issuer URLs may not reach: comma-separated CIDRs or addresses; "+
 			"'default' stands for link-local and the cloud metadata addresses, 'none' blocks nothing.")
+	flag.StringVar(&connectionSelector, "connection-selector", "",
+		"A label selector: serve only the connections it matches (one shard of several managers); empty: every connection.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -104,6 +107,7 @@ func main() {
 		Controller:          controller.Options{MaxConcurrentReconciles: concurrency},
 		TokenRequestTimeout: tokenTimeout,
 		AddressPolicy:       policy,
+		ConnectionSelector:  connectionSelector,
 	})
 	if err != nil {
 		setupLog.Error(err, "Failed to create the manager")

@@ -51,6 +51,10 @@ type ManagerOptions struct {
 	TokenRequestTimeout time.Duration
 	// AddressPolicy refuses token endpoints at blocked addresses; nil: the default policy.
 	AddressPolicy *provider.AddressPolicy
+	// ConnectionSelector, a label selector, restricts the manager to the connections it
+	// matches (a shard); empty: every connection. The leader election ID gets a suffix of
+	// the selector, so that each shard elects its own leader.
+	ConnectionSelector string
 	// Customize, when set, adjusts the reconciler before it is registered (tests: hooks,
 	// clock, token source).
 	Customize func(*OAuthConnectionReconciler)
@@ -63,9 +67,14 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	if err := validTokenRequestTimeout(o.TokenRequestTimeout); err != nil {
 		return nil, err
 	}
+	sh, err := parseShard(o.ConnectionSelector)
+	if err != nil {
+		return nil, err
+	}
 	mo := o.Manager
 	mo.Scheme = Scheme
-	mo.Cache = CacheOptions()
+	mo.Cache = cacheOptions(sh)
+	mo.LeaderElectionID = sh.leaderElectionID(mo.LeaderElectionID)
 	if mo.GracefulShutdownTimeout == nil {
 		// A token request in flight when the manager is asked to stop runs to its end and
 		// its answer is written (obtainTimeout): for a rotating provider that answer holds
@@ -85,6 +94,8 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 		Identity:  identity(),
 
 		RequestTimeout: o.TokenRequestTimeout,
+
+		shard: sh,
 	}
 	if o.Customize != nil {
 		o.Customize(r)

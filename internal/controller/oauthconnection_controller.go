@@ -62,7 +62,8 @@ type OAuthConnectionReconciler struct {
 	// DefaultMinRequestGap. Tests shorten it to see short-lived tokens refreshed quickly.
 	MinRequestGap time.Duration
 
-	mem memory
+	shard shard
+	mem   memory
 }
 
 // Hooks lets tests stop a reconcile at each step of a refresh, as a crash would.

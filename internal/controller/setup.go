@@ -20,7 +20,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -87,13 +86,18 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 // CacheOptions restricts the manager's cache: of Secrets it keeps only those the operator
 // owns (by label), never every Secret in the cluster, and of workload Secrets only a
 // digest of their data; managed fields are dropped, and so is the copy of the whole object
-// that `kubectl apply` keeps in an annotation of each connection.
-func CacheOptions() cache.Options {
+// that `kubectl apply` keeps in an annotation of each connection. A sharded manager
+// (--connection-selector) caches only its shard's connections and their Secrets
+// (cacheOptions).
+func CacheOptions() cache.Options { return cacheOptions(shard{}) }
+
+func cacheOptions(sh shard) cache.Options {
 	strip := cache.TransformStripManagedFields()
 	return cache.Options{
 		DefaultTransform: strip,
 		ByObject: map[client.Object]cache.ByObject{
 			&oauthv1alpha1.OAuthConnection{}: {
+				Label: sh.selector,
 				Transform: func(obj any) (any, error) {
 					obj, err := strip(obj)
 					if o, ok := obj.(client.Object); ok && err == nil {
@@ -106,9 +110,7 @@ func CacheOptions() cache.Options {
 				},
 			},
 			&corev1.Secret{}: {
-				Label: labels.SelectorFromSet(labels.Set{
-					oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue,
-				}),
+				Label: sh.secretSelector(),
 				Transform: func(obj any) (any, error) {
 					obj, err := strip(obj)
 					if s, ok := obj.(*corev1.Secret); ok && err == nil && s.Labels[stateRoleLabel] != stateRoleValue {

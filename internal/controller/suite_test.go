@@ -119,10 +119,17 @@ func startManager(opts ...managerOption) *testManager {
 // startManagerWithConfig starts a manager that talks to the API server with restCfg.
 func startManagerWithConfig(restCfg *rest.Config, opts ...managerOption) *testManager {
 	GinkgoHelper()
+	return startShard(restCfg, "", opts...)
+}
+
+// startShard starts a manager serving the connections selector matches (all: "").
+func startShard(restCfg *rest.Config, selector string, opts ...managerOption) *testManager {
+	GinkgoHelper()
 	mgr, err := NewManager(restCfg, ManagerOptions{
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Logger: logf.Log},
 		Controller:          Options{MaxConcurrentReconciles: 4, SkipNameValidation: true},
 		TokenRequestTimeout: 5 * time.Second,
+		ConnectionSelector:  selector,
 		Customize: func(r *OAuthConnectionReconciler) {
 			// The specs see refreshes of tokens living a few seconds; the review's specs of
 			// the 10-second floor itself run withProductionRequestGap.
