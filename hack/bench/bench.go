@@ -150,7 +150,16 @@ func run(ctx context.Context, o benchOptions) (string, error) {
 		}
 		results = append(results, r)
 	}
-	return b.report(results), nil
+	report := b.report(results)
+	if o.shards > 0 {
+		fmt.Fprintf(os.Stderr, "bench: N=%d: two shards...\n", o.shards)
+		sr, err := b.twoShards(ctx, o.shards)
+		if err != nil {
+			return report, err
+		}
+		report += sr.report()
+	}
+	return report, nil
 }
 
 func assetsDir(root string) string {
@@ -311,7 +320,7 @@ type managerProcess struct {
 	done    chan struct{}
 }
 
-func (b *bench) startManager(ctx context.Context, logName string) (*managerProcess, error) {
+func (b *bench) startManager(ctx context.Context, logName string, extraArgs ...string) (*managerProcess, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -337,6 +346,7 @@ func (b *bench) startManager(ctx context.Context, logName string) (*managerProce
 	if b.o.concurrency != 0 {
 		args = append(args, fmt.Sprintf("--max-concurrent-reconciles=%d", b.o.concurrency))
 	}
+	args = append(args, extraArgs...)
 	cmd := exec.CommandContext(ctx, filepath.Join(b.o.root, b.o.manager), args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if b.o.gomemlimit != "" {

@@ -49,6 +49,7 @@ type benchOptions struct {
 	root        string
 	out         string
 	gomemlimit  string
+	shards      int
 }
 
 func main() {
@@ -64,6 +65,8 @@ func main() {
 	flag.StringVar(&o.root, "root", ".", "The repository root.")
 	flag.StringVar(&o.out, "out", "", "Also write the results (Markdown) to this file.")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "", "GOMEMLIMIT of the manager (as the Deployment sets it from its memory limit), e.g. 128MiB; empty: unset.")
+	flag.IntVar(&o.shards, "shards", 0, "Also run two managers with disjoint --connection-selector over this many connections, "+
+		"and move a tenth of one shard's to the other (0: skip).")
 	flag.Parse()
 	for s := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
