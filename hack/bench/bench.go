@@ -347,7 +347,11 @@ func (b *bench) startManager(ctx context.Context, logName string, extraArgs ...s
 		args = append(args, fmt.Sprintf("--max-concurrent-reconciles=%d", b.o.concurrency))
 	}
 	args = append(args, extraArgs...)
-	cmd := exec.CommandContext(ctx, filepath.Join(b.o.root, b.o.manager), args...)
+	bin := b.o.manager
+	if !filepath.IsAbs(bin) {
+		bin = filepath.Join(b.o.root, bin)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if b.o.gomemlimit != "" {
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+b.o.gomemlimit)
