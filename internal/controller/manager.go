@@ -86,10 +86,14 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	events := newEventWriter(mgr.GetClient(), mgr.GetScheme(), "tokenwarden", mgr.GetLogger().WithName("events"))
+	if err := mgr.Add(events); err != nil {
+		return nil, err
+	}
 	r := &OAuthConnectionReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("tokenwarden"),
+		Recorder:  events,
 		Tokens:    &provider.Client{Timeout: o.TokenRequestTimeout, Policy: o.AddressPolicy},
 		Identity:  identity(),
 
