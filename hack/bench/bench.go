@@ -478,6 +478,33 @@ func (m *managerProcess) caughtUp(ctx context.Context, n int) error {
 	return ctx.Err()
 }
 
+// apiWrites counts the manager's write requests.
+func apiWrites(metrics map[string]float64) float64 {
+	var writes float64
+	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		writes += sum(metrics, "rest_client_requests_total", `method="`+verb+`"`)
+	}
+	return writes
+}
+
+// settled scrapes the manager until its count of write requests holds still for a second.
+func (m *managerProcess) settled(ctx context.Context) (map[string]float64, error) {
+	last := -1.0
+	for ctx.Err() == nil {
+		metrics, err := m.scrape()
+		if err != nil {
+			return nil, err
+		}
+		w := apiWrites(metrics)
+		if w == last {
+			return metrics, nil
+		}
+		last = w
+		time.Sleep(time.Second)
+	}
+	return nil, ctx.Err()
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -528,7 +555,7 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 		return err
 	}
 	r.created = time.Since(start)
-	readyAt, err := watcher.waitAll(ctx, n, time.Hour)
+	readyAt, err := watcher.waitAll(ctx, n, readyTimeout(n))
 	if err != nil {
 		return err
 	}
@@ -554,14 +581,12 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 	if err := m.caughtUp(ctx, n); err != nil {
 		return err
 	}
-	metrics, err := m.scrape()
+	// Events are written after the reconciles that record them: count once the writes stop.
+	metrics, err := m.settled(ctx)
 	if err != nil {
 		return err
 	}
-	var writes float64
-	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-		writes += sum(metrics, "rest_client_requests_total", `method="`+verb+`"`)
-	}
+	writes := apiWrites(metrics)
 	r.writesPerConn = writes / float64(n)
 	r.requestsPerConn = sum(metrics, "rest_client_requests_total") / float64(n)
 	r.peakRSS, r.cpu = m.usage()
@@ -773,3 +798,7 @@ func (b *bench) report(results []result) string {
 	}
 	return s.String()
 }
+
+// readyTimeout is how long n connections may take to become Ready: an hour, and more for
+// 100,000 on a small machine.
+func readyTimeout(n int) time.Duration { return time.Hour + time.Duration(n)*30*time.Millisecond }

@@ -106,7 +106,7 @@ func (b *bench) twoShards(ctx context.Context, n int) (shardResult, error) {
 	}); err != nil {
 		return r, err
 	}
-	if _, err := watcher.waitAll(ctx, n, time.Hour); err != nil {
+	if _, err := watcher.waitAll(ctx, n, readyTimeout(n)); err != nil {
 		return r, err
 	}
 	r.ready = time.Since(start)
