@@ -39,8 +39,9 @@ import (
 // for six to twelve minutes to merge repeats into a series: after a burst of token
 // issues, about 1.3 KB per connection (docs/scaling.md). The controller records an event
 // only when something changes (a token issued, a stall that is new), so there is nothing
-// to merge. Like client-go's, it drops events when more than maxQueuedEvents wait, and
-// retries a write only when the API server could not be reached.
+// to merge. Like client-go's, it drops events when more than maxQueuedEvents wait (a
+// queued event costs its memory only until it is written), and retries a write only when
+// the API server could not be reached.
 type eventWriter struct {
 	client     client.Client
 	scheme     *runtime.Scheme
@@ -50,9 +51,12 @@ type eventWriter struct {
 	log        logr.Logger
 }
 
+// The queue absorbs a burst of token issues (every connection created at once) while the
+// workers write at the API server's pace; client-go's recorder writes each event from a
+// goroutine of its own instead, and keeps a copy of it afterwards.
 const (
-	maxQueuedEvents = 1000
-	eventWorkers    = 4
+	maxQueuedEvents = 10000
+	eventWorkers    = 16
 	eventTries      = 5
 )
 
@@ -92,7 +96,7 @@ func (w *eventWriter) Eventf(regarding, related runtime.Object, eventtype, reaso
 	select {
 	case w.queue <- e:
 	default:
-		w.log.V(1).Info("Dropped an event: too many wait to be written", "reason", reason, "object", ref.Name)
+		w.log.Info("Dropped an event: too many wait to be written", "reason", reason, "object", ref.Name)
 	}
 }
 
