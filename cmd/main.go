@@ -59,7 +59,8 @@ func main() {
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "If set, HTTP/2 will be enabled for the metrics server.")
 	flag.Float64Var(&qps, "kube-api-qps", -1, "Queries per second to the Kubernetes API server; "+
 		"-1: no client-side limit, the API server's Priority and Fairness shares it out.")
-	flag.IntVar(&burst, "kube-api-burst", 200, "Burst of queries to the Kubernetes API server, with a --kube-api-qps above 0.")
+	flag.IntVar(&burst, "kube-api-burst", 200,
+		"Burst of queries to the Kubernetes API server, with a --kube-api-qps above 0.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 16,
 		"Connections reconciled (and token requests made) in parallel.")
 	flag.DurationVar(&tokenTimeout, "token-request-timeout", provider.DefaultTimeout, "Timeout of one token request.")

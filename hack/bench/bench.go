@@ -203,7 +203,7 @@ func (b *bench) connection(ns string, i int) *oauthv1alpha1.OAuthConnection {
 		Spec: oauthv1alpha1.OAuthConnectionSpec{
 			Provider:        oauthv1alpha1.ProviderGeneric,
 			TokenURL:        oauthv1alpha1.URL(b.fake.TokenURL()),
-			ClientSecretRef: oauthv1alpha1.ClientSecretReference{Name: "client"},
+			ClientSecretRef: oauthv1alpha1.ClientSecretReference{Name: clientSecretName},
 		},
 	}
 }
@@ -523,7 +523,7 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 		return err
 	}
 	if err := client.IgnoreAlreadyExists(b.harness.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "client"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: clientSecretName},
 		StringData: map[string]string{"client_id": b.fake.ClientID(), "client_secret": b.fake.ClientSecret()},
 	})); err != nil {
 		return err
@@ -802,3 +802,6 @@ func (b *bench) report(results []result) string {
 // readyTimeout is how long n connections may take to become Ready: an hour, and more for
 // 100,000 on a small machine.
 func readyTimeout(n int) time.Duration { return time.Hour + time.Duration(n)*30*time.Millisecond }
+
+// clientSecretName is the Secret with the fake's client credentials, one per namespace.
+const clientSecretName = "client"

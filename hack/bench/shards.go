@@ -77,7 +77,7 @@ func (b *bench) twoShards(ctx context.Context, n int) (shardResult, error) {
 		return r, err
 	}
 	if err := client.IgnoreAlreadyExists(b.harness.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "client"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: clientSecretName},
 		StringData: map[string]string{"client_id": b.fake.ClientID(), "client_secret": b.fake.ClientSecret()},
 	})); err != nil {
 		return r, err

@@ -122,7 +122,8 @@ func checkShards(t *testing.T, helm string, unsharded []*unstructured.Unstructur
 	shards := map[string]string{"a": "tokenwarden.io/shard=a", "rest": "tokenwarden.io/shard!=a"}
 	rendered := parse(t, "helm template with shards", run(t, helm, "template", release, chartDir,
 		"--namespace", namespace, "--set", "image.repository="+imageRepo, "--set", "image.tag="+imageTag,
-		"--set-json", `shards=[{"name":"a","selector":"tokenwarden.io/shard=a"},{"name":"rest","selector":"tokenwarden.io/shard!=a"}]`))
+		"--set-json", `shards=[{"name":"a","selector":"tokenwarden.io/shard=a"},`+
+			`{"name":"rest","selector":"tokenwarden.io/shard!=a"}]`))
 	one := find(t, unsharded, "Deployment", release+"-controller-manager")
 	svc := find(t, rendered, "Service", release+"-controller-manager-metrics-service")
 	if one == nil || svc == nil {
