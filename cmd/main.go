@@ -46,6 +46,7 @@ func main() {
 	var tokenTimeout time.Duration
 	var tokenURLPolicy string
 	var callback controller.CallbackOptions
+	var connectionSelector string
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
 		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
@@ -57,8 +58,10 @@ func main() {
 	flag.BoolVar(&secureMetrics, "metrics-secure", true,
 		"If set, the metrics endpoint is served securely via HTTPS. Use --metrics-secure=false to use HTTP instead.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "If set, HTTP/2 will be enabled for the metrics server.")
-	flag.Float64Var(&qps, "kube-api-qps", 100, "Queries per second to the Kubernetes API server.")
-	flag.IntVar(&burst, "kube-api-burst", 200, "Burst of queries to the Kubernetes API server.")
+	flag.Float64Var(&qps, "kube-api-qps", -1, "Queries per second to the Kubernetes API server; "+
+		"-1: no client-side limit, the API server's Priority and Fairness shares it out.")
+	flag.IntVar(&burst, "kube-api-burst", 200,
+		"Burst of queries to the Kubernetes API server, with a --kube-api-qps above 0.")
 	flag.IntVar(&concurrency, "max-concurrent-reconciles", 16,
 		"Connections reconciled (and token requests made) in parallel.")
 	flag.DurationVar(&tokenTimeout, "token-request-timeout", provider.DefaultTimeout, "Timeout of one token request.")
@@ -70,6 +73,8 @@ func main() {
 	flag.StringVar(&callback.URL, "callback-url", "",
 		"The external base URL of the callback server as browsers reach it (e.g. https://connect.example.com); "+
 			"links are {url}/connect/..., and spec.authorization.redirectURI is {url}/callback.")
+	flag.StringVar(&connectionSelector, "connection-selector", "",
+		"A label selector: serve only the connections it matches (one shard of several managers); empty: every connection.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -110,6 +115,7 @@ func main() {
 		TokenRequestTimeout: tokenTimeout,
 		AddressPolicy:       policy,
 		Callback:            callback,
+		ConnectionSelector:  connectionSelector,
 	})
 	if err != nil {
 		setupLog.Error(err, "Failed to create the manager")

@@ -42,6 +42,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -59,6 +60,7 @@ type result struct {
 	n                 int
 	floor             time.Duration // from the start of creating the connections
 	floorWork         time.Duration // the work alone, over connections created beforehand
+	floorLimited      time.Duration // floor at the manager's client QPS and burst; 0: not measured
 	created           time.Duration // the harness creating the operator's connections
 	ready             time.Duration
 	p50, p99          time.Duration
@@ -66,12 +68,14 @@ type result struct {
 	writesPerConn     float64
 	requestsPerConn   float64
 	peakRSS           uint64
+	liveHeap          uint64 // heap in use right after a collection, once all are Ready
 	cpu               time.Duration
 	restart           time.Duration
 	restartRequests   int
 	restartRSS        uint64
 	maxPerSecondShare float64
-	unrelatedRSS      uint64 // restart RSS with the unrelated Secrets; 0: not measured
+	unrelatedRSS      uint64        // restart RSS with the unrelated Secrets; 0: not measured
+	api               apiServerLoad // the API server during the operator's run
 }
 
 type bench struct {
@@ -81,6 +85,7 @@ type bench struct {
 	dir        string
 	fake       *providertest.Server
 	harness    client.Client
+	apiserver  rest.Interface // reads the API server's own /metrics
 }
 
 func run(ctx context.Context, o benchOptions) (string, error) {
@@ -119,14 +124,25 @@ func run(ctx context.Context, o benchOptions) (string, error) {
 	fake := providertest.NewGeneric(providertest.Options{Lifetime: 4 * time.Hour},
 		oauthv1alpha1.ClientAuthenticationBasic, oauthv1alpha1.RequestEncodingForm)
 	defer fake.Close()
-	b := &bench{o: o, cfg: cfg, kubeconfig: kubeconfig, dir: dir, fake: fake, harness: harness}
+	disc, err := discovery.NewDiscoveryClientForConfig(harnessCfg)
+	if err != nil {
+		return "", err
+	}
+	b := &bench{o: o, cfg: cfg, kubeconfig: kubeconfig, dir: dir, fake: fake, harness: harness,
+		apiserver: disc.RESTClient()}
 
 	var results []result
 	for i, n := range o.sizes {
 		fmt.Fprintf(os.Stderr, "bench: N=%d: floor...\n", n)
 		r := result{n: n}
-		if r.floor, r.floorWork, err = b.floor(ctx, n); err != nil {
+		if r.floor, r.floorWork, err = b.floor(ctx, n, -1, 0, true); err != nil {
 			return b.report(results), err
+		}
+		if o.qps > 0 {
+			fmt.Fprintf(os.Stderr, "bench: N=%d: floor at client QPS %g...\n", n, o.qps)
+			if r.floorLimited, _, err = b.floor(ctx, n, o.qps, o.burst, false); err != nil {
+				return b.report(results), err
+			}
 		}
 		fmt.Fprintf(os.Stderr, "bench: N=%d: operator...\n", n)
 		if err := b.operator(ctx, &r, i == 0 && o.unrelated > 0); err != nil {
@@ -134,7 +150,16 @@ func run(ctx context.Context, o benchOptions) (string, error) {
 		}
 		results = append(results, r)
 	}
-	return b.report(results), nil
+	report := b.report(results)
+	if o.shards > 0 {
+		fmt.Fprintf(os.Stderr, "bench: N=%d: two shards...\n", o.shards)
+		sr, err := b.twoShards(ctx, o.shards)
+		if err != nil {
+			return report, err
+		}
+		report += sr.report()
+	}
+	return report, nil
 }
 
 func assetsDir(root string) string {
@@ -178,20 +203,25 @@ func (b *bench) connection(ns string, i int) *oauthv1alpha1.OAuthConnection {
 		Spec: oauthv1alpha1.OAuthConnectionSpec{
 			Provider:        oauthv1alpha1.ProviderGeneric,
 			TokenURL:        oauthv1alpha1.URL(b.fake.TokenURL()),
-			ClientSecretRef: oauthv1alpha1.ClientSecretReference{Name: "client"},
+			ClientSecretRef: oauthv1alpha1.ClientSecretReference{Name: clientSecretName},
 		},
 	}
 }
 
-// floor is the minimum API work for n connections at the manager's client QPS: one Secret
-// create and one status patch each, by a bare client with as many workers as the manager
-// has reconcilers. It is timed as the operator is: from the start of creating the
-// connections (by the harness, 32 at a time, as for the operator) until the last is
-// done, each connection handled as soon as it exists. workOnly times the same work over
-// connections created beforehand.
-func (b *bench) floor(ctx context.Context, n int) (total, workOnly time.Duration, err error) {
+// floor is the minimum API work for n connections: one Secret create and one status
+// patch each, by a bare client with as many workers as the manager has reconcilers. With
+// qps < 0 the client has no client-side rate limit (the physical floor: what the API
+// server and these cores allow); with qps > 0 it has the limit given. It is timed as the
+// operator is: from the start of creating the connections (by the harness, 32 at a time,
+// as for the operator) until the last is done, each connection handled as soon as it
+// exists. workOnly times the same work over connections created beforehand.
+func (b *bench) floor(ctx context.Context, n int, qps float64, burst int, workAlone bool) (total, workOnly time.Duration, err error) {
 	cfg := rest.CopyConfig(b.cfg)
-	cfg.QPS, cfg.Burst = float32(b.o.qps), b.o.burst
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	tag := "bare"
+	if qps > 0 {
+		tag = "limited"
+	}
 	c, err := client.New(cfg, client.Options{Scheme: controller.Scheme})
 	if err != nil {
 		return 0, 0, err
@@ -215,7 +245,7 @@ func (b *bench) floor(ctx context.Context, n int) (total, workOnly time.Duration
 	}
 
 	// Pipelined: created and handled together.
-	ns := fmt.Sprintf("floor-%d", n)
+	ns := fmt.Sprintf("floor-%s-%d", tag, n)
 	if err := b.namespace(ctx, ns); err != nil {
 		return 0, 0, err
 	}
@@ -243,12 +273,12 @@ func (b *bench) floor(ctx context.Context, n int) (total, workOnly time.Duration
 	total = time.Since(start)
 	err = errors.Join(err, <-createErr)
 	cleanup(ns)
-	if err != nil {
-		return 0, 0, err
+	if err != nil || !workAlone {
+		return total, 0, err
 	}
 
 	// The work alone.
-	ns = fmt.Sprintf("floor-%d-work", n)
+	ns = fmt.Sprintf("floor-%s-%d-work", tag, n)
 	if err := b.namespace(ctx, ns); err != nil {
 		return 0, 0, err
 	}
@@ -266,9 +296,11 @@ func (b *bench) floor(ctx context.Context, n int) (total, workOnly time.Duration
 	return total, workOnly, err
 }
 
-// saveHeapProfile writes the manager's heap profile to path.
+// saveHeapProfile writes the manager's heap profile to path, after a garbage collection:
+// without one, the profile shows the heap as of the last collection, which during the
+// burst of creations holds the garbage of the reconciles then in flight.
 func (m *managerProcess) saveHeapProfile(path string) (string, error) {
-	resp, err := http.Get(m.pprof + "/heap")
+	resp, err := http.Get(m.pprof + "/heap?gc=1")
 	if err != nil {
 		return "", err
 	}
@@ -288,7 +320,7 @@ type managerProcess struct {
 	done    chan struct{}
 }
 
-func (b *bench) startManager(ctx context.Context, logName string) (*managerProcess, error) {
+func (b *bench) startManager(ctx context.Context, logName string, extraArgs ...string) (*managerProcess, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -301,12 +333,25 @@ func (b *bench) startManager(ctx context.Context, logName string) (*managerProce
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, filepath.Join(b.o.root, b.o.manager),
-		"--kubeconfig="+b.kubeconfig,
+	args := []string{"--kubeconfig=" + b.kubeconfig,
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port), "--metrics-secure=false",
-		"--health-probe-bind-address=0", fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort),
-		fmt.Sprintf("--kube-api-qps=%g", b.o.qps), fmt.Sprintf("--kube-api-burst=%d", b.o.burst),
-		fmt.Sprintf("--max-concurrent-reconciles=%d", b.o.concurrency))
+		"--health-probe-bind-address=0", fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort)}
+	// Unset, the manager runs with its shipped defaults.
+	if b.o.qps != 0 {
+		args = append(args, fmt.Sprintf("--kube-api-qps=%g", b.o.qps))
+	}
+	if b.o.burst != 0 {
+		args = append(args, fmt.Sprintf("--kube-api-burst=%d", b.o.burst))
+	}
+	if b.o.concurrency != 0 {
+		args = append(args, fmt.Sprintf("--max-concurrent-reconciles=%d", b.o.concurrency))
+	}
+	args = append(args, extraArgs...)
+	bin := b.o.manager
+	if !filepath.IsAbs(bin) {
+		bin = filepath.Join(b.o.root, bin)
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if b.o.gomemlimit != "" {
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+b.o.gomemlimit)
@@ -375,8 +420,13 @@ func (m *managerProcess) scrape() (map[string]float64, error) {
 		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
+	return parseMetrics(resp.Body)
+}
+
+// parseMetrics reads Prometheus text as name{labels} → value.
+func parseMetrics(r io.Reader) (map[string]float64, error) {
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -428,6 +478,33 @@ func (m *managerProcess) caughtUp(ctx context.Context, n int) error {
 	return ctx.Err()
 }
 
+// apiWrites counts the manager's write requests.
+func apiWrites(metrics map[string]float64) float64 {
+	var writes float64
+	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		writes += sum(metrics, "rest_client_requests_total", `method="`+verb+`"`)
+	}
+	return writes
+}
+
+// settled scrapes the manager until its count of write requests holds still for a second.
+func (m *managerProcess) settled(ctx context.Context) (map[string]float64, error) {
+	last := -1.0
+	for ctx.Err() == nil {
+		metrics, err := m.scrape()
+		if err != nil {
+			return nil, err
+		}
+		w := apiWrites(metrics)
+		if w == last {
+			return metrics, nil
+		}
+		last = w
+		time.Sleep(time.Second)
+	}
+	return nil, ctx.Err()
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -446,7 +523,7 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 		return err
 	}
 	if err := client.IgnoreAlreadyExists(b.harness.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "client"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: clientSecretName},
 		StringData: map[string]string{"client_id": b.fake.ClientID(), "client_secret": b.fake.ClientSecret()},
 	})); err != nil {
 		return err
@@ -464,6 +541,10 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 	}
 	defer m.stop()
 	before := b.fake.Requests(provider.GrantClientCredentials)
+	apiBefore, err := b.apiServerMetrics(ctx)
+	if err != nil {
+		return err
+	}
 	created := make([]time.Time, n)
 	start := time.Now()
 	if err := parallel(n, 32, func(i int) error {
@@ -474,7 +555,7 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 		return err
 	}
 	r.created = time.Since(start)
-	readyAt, err := watcher.waitAll(ctx, n, time.Hour)
+	readyAt, err := watcher.waitAll(ctx, n, readyTimeout(n))
 	if err != nil {
 		return err
 	}
@@ -489,25 +570,32 @@ func (b *bench) operator(ctx context.Context, r *result, unrelated bool) error {
 	}
 	slices.Sort(latencies)
 	r.ready = last.Sub(start)
+	apiAfter, err := b.apiServerMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	r.api = apiServerLoadBetween(apiBefore, apiAfter)
 	r.p50, r.p99 = latencies[n/2], latencies[min(n-1, int(math.Ceil(float64(n)*0.99))-1)]
 	r.tokenRequests = float64(b.fake.Requests(provider.GrantClientCredentials)-before) / float64(n)
 	// Let the reconciles that the manager's own writes trigger finish before counting.
 	if err := m.caughtUp(ctx, n); err != nil {
 		return err
 	}
-	metrics, err := m.scrape()
+	// Events are written after the reconciles that record them: count once the writes stop.
+	metrics, err := m.settled(ctx)
 	if err != nil {
 		return err
 	}
-	var writes float64
-	for _, verb := range []string{"POST", "PUT", "PATCH", "DELETE"} {
-		writes += sum(metrics, "rest_client_requests_total", `method="`+verb+`"`)
-	}
+	writes := apiWrites(metrics)
 	r.writesPerConn = writes / float64(n)
 	r.requestsPerConn = sum(metrics, "rest_client_requests_total") / float64(n)
 	r.peakRSS, r.cpu = m.usage()
 	if path, err := m.saveHeapProfile(filepath.Join(b.dir, fmt.Sprintf("heap-%d.pprof", n))); err == nil {
-		fmt.Fprintf(os.Stderr, "bench: N=%d: heap profile in %s (go tool pprof -top %s)\n", n, path, path)
+		fmt.Fprintf(os.Stderr, "bench: N=%d: heap profile in %s (go tool pprof -sample_index=inuse_space -top %s)\n", n, path, path)
+		// Right after the collection the profile forced, the heap holds what is live.
+		if after, err := m.scrape(); err == nil {
+			r.liveHeap = uint64(after["go_memstats_heap_alloc_bytes"])
+		}
 	}
 	r.maxPerSecondShare = watcher.maxRefreshShare()
 
@@ -653,18 +741,54 @@ func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 func (b *bench) report(results []result) string {
 	var s strings.Builder
 	host, _ := os.Hostname()
-	fmt.Fprintf(&s, "Measured %s on %s: %d CPUs, %s/%s, %s; client QPS %g, burst %d, %d concurrent reconciles, GOMEMLIMIT %s.\n\n",
+	setting := func(v string, set bool) string {
+		if set {
+			return v
+		}
+		return "the manager's default"
+	}
+	fmt.Fprintf(&s, "Measured %s on %s: %d CPUs, %s/%s, %s; client QPS %s, burst %s, %d concurrent reconciles, GOMEMLIMIT %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(),
-		b.o.qps, b.o.burst, b.o.concurrency, cmp.Or(b.o.gomemlimit, "unset"))
-	s.WriteString("| N | connections created in | floor | floor, work only | all Ready | ratio | p50 | p99 | token requests / conn | API writes / conn | API requests / conn | peak RSS | CPU | restart caught up | token requests on restart | RSS after restart | most refreshes due in one second |\n")
-	s.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range results {
-		fmt.Fprintf(&s, "| %d | %s | %s | %s | %s | %.2fx | %s | %s | %.2f | %.2f | %.2f | %s | %s | %s | %d | %s | %.2f%% |\n",
+		setting(fmt.Sprint(b.o.qps), b.o.qps != 0), setting(fmt.Sprint(b.o.burst), b.o.burst != 0), b.o.concurrency,
+		cmp.Or(b.o.gomemlimit, "unset"))
+	s.WriteString("The floor is a bare client without a client-side rate limit. \"÷ created + work\" is all Ready over the time " +
+		"the API server took to create the connections plus the floor's work alone; \"÷ floor\" is all Ready over the floor " +
+		"timed from the first create, as the operator is.\n\n")
+	s.WriteString("| N | connections created in | floor | floor, work only | all Ready | ÷ created + work | ÷ floor | p50 | p99 | token requests / conn | API writes / conn | API requests / conn | peak RSS | live heap | live heap / conn | growth / conn | CPU | restart caught up | token requests on restart | RSS after restart | most refreshes due in one second |\n")
+	s.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for i, r := range results {
+		growth := "–"
+		if i > 0 && r.n > results[i-1].n {
+			growth = fmt.Sprintf("%.0f B", (float64(r.liveHeap)-float64(results[i-1].liveHeap))/float64(r.n-results[i-1].n))
+		}
+		fmt.Fprintf(&s, "| %d | %s | %s | %s | %s | %.2fx | %.2fx | %s | %s | %.2f | %.2f | %.2f | %s | %s | %.0f B | %s | %s | %s | %d | %s | %.2f%% |\n",
 			r.n, r.created.Round(time.Millisecond), r.floor.Round(time.Millisecond), r.floorWork.Round(time.Millisecond),
-			r.ready.Round(time.Millisecond), r.ready.Seconds()/r.floor.Seconds(),
+			r.ready.Round(time.Millisecond), r.ready.Seconds()/(r.created+r.floorWork).Seconds(), r.ready.Seconds()/r.floor.Seconds(),
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.tokenRequests, r.writesPerConn, r.requestsPerConn,
-			mib(r.peakRSS), r.cpu.Round(time.Millisecond), r.restart.Round(time.Millisecond), r.restartRequests,
+			mib(r.peakRSS), mib(r.liveHeap), float64(r.liveHeap)/float64(r.n), growth,
+			r.cpu.Round(time.Millisecond), r.restart.Round(time.Millisecond), r.restartRequests,
 			mib(r.restartRSS), 100*r.maxPerSecondShare)
+	}
+	s.WriteString("\nThe API server from the first create until all were Ready (its own metrics; every client, the harness's creates included):\n\n")
+	s.WriteString("| N | requests | p99 latency (bucket bound; WATCH and CONNECT left out) | mean latency | answered 429 | rejected by APF |\n")
+	s.WriteString("|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		p99 := "≤ " + r.api.p99.String()
+		if r.api.p99 < 0 {
+			p99 = "beyond the largest bucket"
+		}
+		apf := fmt.Sprintf("%.0f", r.api.apfRejected)
+		if !r.api.apfPresent {
+			apf = "no APF metrics"
+		}
+		fmt.Fprintf(&s, "| %d | %.0f | %s | %s | %.0f | %s |\n", r.n, r.api.requests, p99,
+			r.api.mean.Round(100*time.Microsecond), r.api.throttled, apf)
+	}
+	for _, r := range results {
+		if r.floorLimited > 0 {
+			fmt.Fprintf(&s, "\nN=%d: the floor at the manager's client QPS %g and burst %d (the bench's floor before): %s; all Ready ÷ that: %.2fx.\n",
+				r.n, b.o.qps, b.o.burst, r.floorLimited.Round(time.Millisecond), r.ready.Seconds()/r.floorLimited.Seconds())
+		}
 	}
 	for _, r := range results {
 		if r.unrelatedRSS > 0 {
@@ -674,3 +798,10 @@ func (b *bench) report(results []result) string {
 	}
 	return s.String()
 }
+
+// readyTimeout is how long n connections may take to become Ready: an hour, and more for
+// 100,000 on a small machine.
+func readyTimeout(n int) time.Duration { return time.Hour + time.Duration(n)*30*time.Millisecond }
+
+// clientSecretName is the Secret with the fake's client credentials, one per namespace.
+const clientSecretName = "client"

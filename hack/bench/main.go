@@ -15,8 +15,8 @@ limitations under the License.
 */
 
 // Command bench measures the manager at scale against a local control plane and one fake
-// token server, side by side with the floor: a bare client doing the minimum API work for
-// the same connections at the same client QPS. `make bench` runs it; see
+// token server, side by side with the floor: a bare client, without a client-side rate
+// limit, doing the minimum API work for the same connections. `make bench` runs it; see
 // docs/benchmarks.md for the results and how to read them.
 //
 // The manager runs as its own process (bin/manager, built from cmd/), so that its peak RSS
@@ -49,20 +49,24 @@ type benchOptions struct {
 	root        string
 	out         string
 	gomemlimit  string
+	shards      int
 }
 
 func main() {
 	var o benchOptions
 	var sizes string
 	flag.StringVar(&sizes, "n", "1000,10000", "Comma-separated numbers of connections to measure.")
-	flag.Float64Var(&o.qps, "qps", 200, "Client QPS of the manager and of the floor.")
-	flag.IntVar(&o.burst, "burst", 400, "Client burst of the manager and of the floor.")
+	flag.Float64Var(&o.qps, "qps", 0, "--kube-api-qps of the manager; above 0, the floor is also measured at that client QPS "+
+		"(0: the manager's shipped default).")
+	flag.IntVar(&o.burst, "burst", 0, "--kube-api-burst of the manager, and of the rate-limited floor (0: the shipped default).")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "Concurrent reconciles of the manager, and workers of the floor.")
 	flag.IntVar(&o.unrelated, "unrelated", 20000, "Unrelated 10 KiB Secrets for the memory comparison (0: skip).")
 	flag.StringVar(&o.manager, "manager", filepath.Join("bin", "manager"), "The manager binary.")
 	flag.StringVar(&o.root, "root", ".", "The repository root.")
 	flag.StringVar(&o.out, "out", "", "Also write the results (Markdown) to this file.")
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "", "GOMEMLIMIT of the manager (as the Deployment sets it from its memory limit), e.g. 128MiB; empty: unset.")
+	flag.IntVar(&o.shards, "shards", 0, "Also run two managers with disjoint --connection-selector over this many connections, "+
+		"and move a tenth of one shard's to the other (0: skip).")
 	flag.Parse()
 	for s := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))

@@ -329,7 +329,7 @@ func (s *callbackServer) awaitExchange(ctx context.Context, w http.ResponseWrite
 	ctx, cancel := context.WithTimeout(ctx, s.opts.ExchangeWait)
 	defer cancel()
 	for {
-		st, err := s.r.loadState(ctx, conn)
+		st, err := s.r.loadStateLive(ctx, conn)
 		if err == nil {
 			a := st.Authorized
 			switch {
@@ -341,18 +341,19 @@ func (s *callbackServer) awaitExchange(ctx context.Context, w http.ResponseWrite
 				return
 			}
 		}
-		if !sleep(ctx, 200*time.Millisecond) {
+		if !sleep(ctx, 250*time.Millisecond) {
 			s.page(w, http.StatusAccepted, pageReceived, "")
 			return
 		}
 	}
 }
 
-// connection reads a connection that runs browser onboarding, from the cache (which every
-// replica keeps, leader or not).
+// connection reads a connection that runs browser onboarding, from the API server: the
+// redirect back may land on a manager whose cache holds other connections (a shard of
+// --connection-selector).
 func (s *callbackServer) connection(ctx context.Context, key types.NamespacedName) (*oauthv1alpha1.OAuthConnection, error) {
 	conn := &oauthv1alpha1.OAuthConnection{}
-	if err := s.r.Get(ctx, key, conn); err != nil {
+	if err := s.r.APIReader.Get(ctx, key, conn); err != nil {
 		return nil, err
 	}
 	if conn.Spec.Authorization == nil || conn.DeletionTimestamp != nil {

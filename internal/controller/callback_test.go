@@ -54,7 +54,7 @@ func newCallbackEndpoint() callbackEndpoint {
 // reached at base.
 func startCallbackManager(ln net.Listener, base string) *testManager {
 	GinkgoHelper()
-	m := startManagerWith(cfg, CallbackOptions{Listener: ln, URL: base})
+	m := startManagerWith(cfg, CallbackOptions{Listener: ln, URL: base}, "")
 	DeferCleanup(m.stop)
 	return m
 }

@@ -142,6 +142,7 @@ func (x *run) patchSecretMetadata(ctx context.Context) error {
 		return nil
 	}
 	desired := desiredWorkloadSecret(x.conn, x.in.cfg, nil)
+	x.r.shard.labelSecret(x.conn, desired)
 	if metadataCurrent(existing, desired) {
 		return nil
 	}

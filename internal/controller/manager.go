@@ -53,6 +53,10 @@ type ManagerOptions struct {
 	AddressPolicy *provider.AddressPolicy
 	// Callback configures the callback server of browser onboarding; off by default.
 	Callback CallbackOptions
+	// ConnectionSelector, a label selector, restricts the manager to the connections it
+	// matches (a shard); empty: every connection. The leader election ID gets a suffix of
+	// the selector, so that each shard elects its own leader.
+	ConnectionSelector string
 	// Customize, when set, adjusts the reconciler before it is registered (tests: hooks,
 	// clock, token source).
 	Customize func(*OAuthConnectionReconciler)
@@ -65,9 +69,14 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	if err := validTokenRequestTimeout(o.TokenRequestTimeout); err != nil {
 		return nil, err
 	}
+	sh, err := parseShard(o.ConnectionSelector)
+	if err != nil {
+		return nil, err
+	}
 	mo := o.Manager
 	mo.Scheme = Scheme
-	mo.Cache = CacheOptions()
+	mo.Cache = cacheOptions(sh)
+	mo.LeaderElectionID = sh.leaderElectionID(mo.LeaderElectionID)
 	if mo.GracefulShutdownTimeout == nil {
 		// A token request in flight when the manager is asked to stop runs to its end and
 		// its answer is written (obtainTimeout): for a rotating provider that answer holds
@@ -79,15 +88,21 @@ func NewManager(cfg *rest.Config, o ManagerOptions) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	events := newEventWriter(mgr.GetClient(), mgr.GetScheme(), "tokenwarden", mgr.GetLogger().WithName("events"))
+	if err := mgr.Add(events); err != nil {
+		return nil, err
+	}
 	providers := &provider.Client{Timeout: o.TokenRequestTimeout, Policy: o.AddressPolicy}
 	r := &OAuthConnectionReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("tokenwarden"),
+		Recorder:  events,
 		Tokens:    providers,
 		Identity:  identity(),
 
 		RequestTimeout: o.TokenRequestTimeout,
+
+		shard: sh,
 	}
 	if o.Callback.Enabled() {
 		srv, err := newCallbackServer(r, providers, o.Callback, mgr.GetLogger().WithName("callback"))

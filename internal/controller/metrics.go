@@ -54,14 +54,8 @@ const (
 var connectionLabels = []string{labelNamespace, labelName, labelProvider}
 
 // The metrics of api.md, served on the manager's metrics endpoint; connectionGauges below
-// serves the other per-connection ones. The expiry gauge stays the GaugeVec it was (the
-// controller's tests read it by its labels).
+// serves the per-connection ones.
 var (
-	tokenExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tokenwarden_token_expiry_timestamp_seconds",
-		Help: "When the published token of a connection expires (status.expiresAt), in Unix seconds; " +
-			"absent: it does not expire.",
-	}, connectionLabels)
 	tokenRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tokenwarden_token_requests_total",
 		Help: "Token requests made, by provider, grant type and result.",
@@ -79,7 +73,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(tokenExpiry, tokenRequests, tokenRequestDuration, connectionGauges, rollouts)
+	metrics.Registry.MustRegister(tokenRequests, tokenRequestDuration, connectionGauges, rollouts)
 	// Each result starts at 0, so that rates and dashboards see the counter before the first rollout.
 	for _, result := range []string{rolloutRestarted, rolloutSkipped, rolloutFailed} {
 		rollouts.WithLabelValues(result)
@@ -117,10 +111,11 @@ func observeRollout(result string) {
 }
 
 // connectionGauges serves tokenwarden_connection_ready, tokenwarden_connection_stalled,
-// tokenwarden_next_refresh_timestamp_seconds and tokenwarden_consecutive_failures from one
-// small record per connection, turned into series at each scrape. A GaugeVec series each
-// would keep about 17 MB more live heap at 10,000 connections (their label pairs), which
-// the manager's memory limit is sized without (docs/benchmarks.md). One record also makes
+// tokenwarden_next_refresh_timestamp_seconds, tokenwarden_token_expiry_timestamp_seconds
+// and tokenwarden_consecutive_failures from one small record per connection, turned into
+// series at each scrape. A GaugeVec series each would keep about 400 bytes of live heap
+// per series and connection (their label pairs), which the manager's memory limit is sized
+// without (docs/benchmarks.md, docs/scaling.md). One record also makes
 // a connection's series change together: a new stall reason or provider replaces the old
 // series, with no gap in those that stay.
 var connectionGauges = &connectionCollector{
@@ -135,11 +130,14 @@ var connectionGauges = &connectionCollector{
 	failures: prometheus.NewDesc("tokenwarden_consecutive_failures",
 		"Failed token requests of a connection since its last success (status.consecutiveFailures).",
 		connectionLabels, nil),
+	expiry: prometheus.NewDesc("tokenwarden_token_expiry_timestamp_seconds",
+		"When the published token of a connection expires (status.expiresAt), in Unix seconds; "+
+			"absent: it does not expire.", connectionLabels, nil),
 	records: map[types.NamespacedName]connectionRecord{},
 }
 
 type connectionCollector struct {
-	ready, stalled, nextRefresh, failures *prometheus.Desc
+	ready, stalled, nextRefresh, failures, expiry *prometheus.Desc
 
 	mu      sync.RWMutex
 	records map[types.NamespacedName]connectionRecord
@@ -150,6 +148,7 @@ type connectionRecord struct {
 	provider      string
 	stalledReason string // "" while not stalled
 	nextRefresh   int64  // Unix seconds; 0: none
+	expiry        int64  // Unix seconds; 0: the token does not expire, or none is published
 	failures      int32
 	ready         bool
 }
@@ -159,6 +158,7 @@ func (c *connectionCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.stalled
 	ch <- c.nextRefresh
 	ch <- c.failures
+	ch <- c.expiry
 }
 
 func (c *connectionCollector) Collect(ch chan<- prometheus.Metric) {
@@ -182,19 +182,20 @@ func (c *connectionCollector) Collect(ch chan<- prometheus.Metric) {
 		if e.nextRefresh != 0 {
 			gauge(c.nextRefresh, float64(e.nextRefresh), ns, name, p)
 		}
+		if e.expiry != 0 {
+			gauge(c.expiry, float64(e.expiry), ns, name, p)
+		}
 		if e.stalledReason != "" {
 			gauge(c.stalled, 1, ns, name, p, e.stalledReason)
 		}
 	}
 }
 
-// set records a connection and returns its previous record, if it had one.
-func (c *connectionCollector) set(key types.NamespacedName, r connectionRecord) (connectionRecord, bool) {
+// set records a connection.
+func (c *connectionCollector) set(key types.NamespacedName, r connectionRecord) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	before, ok := c.records[key]
 	c.records[key] = r
-	return before, ok
 }
 
 func (c *connectionCollector) forget(key types.NamespacedName) {
@@ -219,15 +220,10 @@ func recordConnectionMetrics(conn *oauthv1alpha1.OAuthConnection) {
 		stalled.Status == metav1.ConditionTrue {
 		r.stalledReason = stalled.Reason
 	}
-	if before, ok := connectionGauges.set(key, r); ok && before.provider != r.provider {
-		tokenExpiry.DeletePartialMatch(prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name})
-	}
-	labels := []string{key.Namespace, key.Name, r.provider}
 	if t := conn.Status.ExpiresAt; t != nil && !t.IsZero() {
-		tokenExpiry.WithLabelValues(labels...).Set(float64(t.Unix()))
-	} else {
-		tokenExpiry.DeleteLabelValues(labels...)
+		r.expiry = t.Unix()
 	}
+	connectionGauges.set(key, r)
 }
 
 func boolValue(b bool) float64 {
@@ -240,5 +236,4 @@ func boolValue(b bool) float64 {
 // forgetConnection removes every series of a deleted connection.
 func forgetConnection(key types.NamespacedName) {
 	connectionGauges.forget(key)
-	tokenExpiry.DeletePartialMatch(prometheus.Labels{labelNamespace: key.Namespace, labelName: key.Name})
 }

@@ -65,7 +65,8 @@ type OAuthConnectionReconciler struct {
 	// without a trailing slash; "": the manager runs none, and offers no links.
 	CallbackURL string
 
-	mem memory
+	shard shard
+	mem   memory
 }
 
 // Hooks lets tests stop a reconcile at each step of a refresh, as a crash would.
@@ -78,7 +79,7 @@ type Hooks struct {
 	AfterSecretWritten func(conn types.NamespacedName) error
 }
 
-// +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections/status,verbs=patch
 // +kubebuilder:rbac:groups=oauth.tokenwarden.io,resources=oauthconnections/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete

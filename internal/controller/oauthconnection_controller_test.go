@@ -263,8 +263,8 @@ var _ = Describe("OAuthConnection controller", func() {
 		By("exporting the metrics of api.md")
 		Expect(testutil.ToFloat64(tokenRequests.WithLabelValues("Aurora", "client_credentials", "success"))).
 			To(BeNumerically(">=", 3))
-		Expect(testutil.ToFloat64(tokenExpiry.WithLabelValues(ns, conn.Name, "Aurora"))).
-			To(BeNumerically("==", c.Status.ExpiresAt.Unix()))
+		Expect(servedFor(key)["tokenwarden_token_expiry_timestamp_seconds"]).
+			To(Equal(map[string]float64{"provider=Aurora": float64(c.Status.ExpiresAt.Unix())}))
 		Expect(testutil.CollectAndCount(tokenRequestDuration)).To(BeNumerically(">=", 1))
 	})
 

@@ -168,7 +168,7 @@ var _ = Describe("RBAC", func() {
 		limited := rest.CopyConfig(user.Config())
 		limited.WrapTransport = log.wrap
 		cb := newCallbackEndpoint()
-		mgr := startManagerWith(limited, CallbackOptions{Listener: cb.ln, URL: cb.base})
+		mgr := startManagerWith(limited, CallbackOptions{Listener: cb.ln, URL: cb.base}, "")
 		DeferCleanup(mgr.stop)
 
 		By("exercising every path: issue, refresh, rename the Secret, a missing Secret")

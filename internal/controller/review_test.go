@@ -24,7 +24,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -333,7 +332,7 @@ var _ = Describe("Review scenarios", func() {
 		Consistently(func(g Gomega) {
 			c := getConnection(key)
 			expectCondition(g, c, oauthv1alpha1.ConditionReady, metav1.ConditionTrue, "")
-			g.Expect(testutil.ToFloat64(tokenExpiry.WithLabelValues(ns, key.Name, "Aura"))).To(BeNumerically(">", 0))
+			g.Expect(servedFor(key)["tokenwarden_token_expiry_timestamp_seconds"]["provider=Aura"]).To(BeNumerically(">", 0))
 		}).WithTimeout(3 * time.Second).Should(Succeed())
 		Expect(fake.TotalRequests()).To(Equal(requests), "the claimed refresh token is not presented")
 	})

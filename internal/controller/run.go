@@ -88,6 +88,7 @@ type step struct {
 // steps are the reconcile, in order.
 var steps = []step{
 	{name: "read inputs", do: readInputs},
+	{name: "claim Secrets from another shard", do: claimSecrets},
 	{name: "adopt released Secrets", do: adoptReleased},
 	{name: "read state", do: readState},
 	{name: "store a held answer", do: storeHeldAnswer},

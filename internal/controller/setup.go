@@ -20,7 +20,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/metadata"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -87,32 +86,38 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 // CacheOptions restricts the manager's cache: of Secrets it keeps only those the operator
 // owns (by label), never every Secret in the cluster, and of workload Secrets only a
 // digest of their data; managed fields are dropped, and so is the copy of the whole object
-// that `kubectl apply` keeps in an annotation of each connection.
-func CacheOptions() cache.Options {
+// that `kubectl apply` keeps in an annotation of each connection; strings that many
+// objects repeat are kept once (intern). A sharded manager
+// (--connection-selector) caches only its shard's connections and their Secrets
+// (cacheOptions).
+func CacheOptions() cache.Options { return cacheOptions(shard{}) }
+
+func cacheOptions(sh shard) cache.Options {
 	strip := cache.TransformStripManagedFields()
 	return cache.Options{
 		DefaultTransform: strip,
 		ByObject: map[client.Object]cache.ByObject{
 			&oauthv1alpha1.OAuthConnection{}: {
+				Label: sh.selector,
 				Transform: func(obj any) (any, error) {
 					obj, err := strip(obj)
-					if o, ok := obj.(client.Object); ok && err == nil {
-						if a := o.GetAnnotations(); a[corev1.LastAppliedConfigAnnotation] != "" {
-							delete(a, corev1.LastAppliedConfigAnnotation)
-							o.SetAnnotations(a)
-						}
+					if o, ok := obj.(*oauthv1alpha1.OAuthConnection); ok && err == nil {
+						delete(o.Annotations, corev1.LastAppliedConfigAnnotation)
+						internConnection(o)
 					}
 					return obj, err
 				},
 			},
 			&corev1.Secret{}: {
-				Label: labels.SelectorFromSet(labels.Set{
-					oauthv1alpha1.ManagedByLabel: oauthv1alpha1.ManagedByValue,
-				}),
+				Label: sh.secretSelector(),
 				Transform: func(obj any) (any, error) {
 					obj, err := strip(obj)
-					if s, ok := obj.(*corev1.Secret); ok && err == nil && s.Labels[stateRoleLabel] != stateRoleValue {
-						digestData(s)
+					if s, ok := obj.(*corev1.Secret); ok && err == nil {
+						if s.Labels[stateRoleLabel] != stateRoleValue {
+							digestData(s)
+						}
+						internMeta(s)
+						s.Type = corev1.SecretType(intern(string(s.Type)))
 					}
 					return obj, err
 				},

@@ -283,6 +283,7 @@ func (r *OAuthConnectionReconciler) writeState(ctx context.Context, conn *oauthv
 			Type: corev1.SecretTypeOpaque,
 			Data: map[string][]byte{stateKey: raw},
 		}
+		r.shard.labelSecret(conn, s)
 		if err := controllerutil.SetControllerReference(conn, s, r.Scheme()); err != nil {
 			return err
 		}

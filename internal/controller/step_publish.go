@@ -64,6 +64,7 @@ func (x *run) writeSecret(ctx context.Context) error {
 		return &stall{reason: oauthv1alpha1.ReasonInvalidSpec, message: err.Error()}
 	}
 	desired := desiredWorkloadSecret(x.conn, x.in.cfg, data)
+	x.r.shard.labelSecret(x.conn, desired)
 	inline := inlineState(x.conn)
 	if inline {
 		ann, err := x.inlineAnnotation(x.st, data)

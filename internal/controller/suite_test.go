@@ -119,17 +119,25 @@ func startManager(opts ...managerOption) *testManager {
 // startManagerWithConfig starts a manager that talks to the API server with restCfg.
 func startManagerWithConfig(restCfg *rest.Config, opts ...managerOption) *testManager {
 	GinkgoHelper()
-	return startManagerWith(restCfg, CallbackOptions{}, opts...)
+	return startManagerWith(restCfg, CallbackOptions{}, "", opts...)
 }
 
-// startManagerWith starts a manager with the callback server callback configures.
-func startManagerWith(restCfg *rest.Config, callback CallbackOptions, opts ...managerOption) *testManager {
+// startShard starts a manager serving the connections selector matches (all: "").
+func startShard(restCfg *rest.Config, selector string, opts ...managerOption) *testManager {
+	GinkgoHelper()
+	return startManagerWith(restCfg, CallbackOptions{}, selector, opts...)
+}
+
+// startManagerWith starts a manager with the callback server callback configures, serving
+// the connections selector matches (all: "").
+func startManagerWith(restCfg *rest.Config, callback CallbackOptions, selector string, opts ...managerOption) *testManager {
 	GinkgoHelper()
 	mgr, err := NewManager(restCfg, ManagerOptions{
 		Callback:            callback,
 		Manager:             ctrl.Options{Metrics: metricsserver.Options{BindAddress: "0"}, Logger: logf.Log},
 		Controller:          Options{MaxConcurrentReconciles: 4, SkipNameValidation: true},
 		TokenRequestTimeout: 5 * time.Second,
+		ConnectionSelector:  selector,
 		Customize: func(r *OAuthConnectionReconciler) {
 			// The specs see refreshes of tokens living a few seconds; the review's specs of
 			// the 10-second floor itself run withProductionRequestGap.

@@ -112,6 +112,60 @@ func TestChart(t *testing.T) {
 	t.Run("MatchesKustomize", func(t *testing.T) { compareWithKustomize(t, rendered, kustomized) })
 	t.Run("Deployment", func(t *testing.T) { checkDeployment(t, rendered, kustomized) })
 	t.Run("AppliesToAPIServer", func(t *testing.T) { applyToAPIServer(t, helm, rendered) })
+	t.Run("Shards", func(t *testing.T) { checkShards(t, helm, rendered) })
+}
+
+// checkShards renders two shards: one Deployment each, named after the shard, each passing
+// its selector to --connection-selector and selecting only its own Pods, with the rest as
+// the one Deployment renders it; the metrics Service selects the Pods of both.
+func checkShards(t *testing.T, helm string, unsharded []*unstructured.Unstructured) {
+	shards := map[string]string{"a": "tokenwarden.io/shard=a", "rest": "tokenwarden.io/shard!=a"}
+	rendered := parse(t, "helm template with shards", run(t, helm, "template", release, chartDir,
+		"--namespace", namespace, "--set", "image.repository="+imageRepo, "--set", "image.tag="+imageTag,
+		"--set-json", `shards=[{"name":"a","selector":"tokenwarden.io/shard=a"},`+
+			`{"name":"rest","selector":"tokenwarden.io/shard!=a"}]`))
+	one := find(t, unsharded, "Deployment", release+"-controller-manager")
+	svc := find(t, rendered, "Service", release+"-controller-manager-metrics-service")
+	if one == nil || svc == nil {
+		return
+	}
+	var deployments []string
+	for _, o := range rendered {
+		if o.GetKind() == "Deployment" {
+			deployments = append(deployments, o.GetName())
+		}
+	}
+	slices.Sort(deployments)
+	expectSame(t, "the Deployments", deployments,
+		[]string{release + "-controller-manager-a", release + "-controller-manager-rest"})
+	svcSelector, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "selector")
+	oneContainer := managerContainer(t, one)
+	for name, selector := range shards {
+		d := find(t, rendered, "Deployment", release+"-controller-manager-"+name)
+		if d == nil {
+			continue
+		}
+		c := managerContainer(t, d)
+		if c == nil || oneContainer == nil {
+			continue
+		}
+		args, _ := c["args"].([]any)
+		wantArgs := append(slices.Clone(oneContainer["args"].([]any)), "--connection-selector="+selector)
+		expectSame(t, "shard "+name+" args", args, wantArgs)
+		podLabels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+		matchLabels, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels")
+		if matchLabels["tokenwarden.io/shard"] != name {
+			t.Errorf("shard %s's Deployment selects %v: it would adopt another shard's Pods", name, matchLabels)
+		}
+		for k, v := range svcSelector {
+			if podLabels[k] != v {
+				t.Errorf("the metrics Service selects %s=%s, which shard %s's Pods do not have", k, v, name)
+			}
+		}
+		for _, field := range []string{"resources", "env", "securityContext", "livenessProbe", "readinessProbe"} {
+			expectSame(t, "shard "+name+" container ."+field+", want the one Deployment's", c[field], oneContainer[field])
+		}
+	}
 }
 
 // compareWithKustomize checks that the chart renders the kustomize install's objects, but
