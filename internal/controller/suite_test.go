@@ -28,6 +28,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -35,6 +36,8 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 )
 
 // The controller's integration tests: a real kube-apiserver and etcd (envtest), the
@@ -82,6 +85,30 @@ var _ = BeforeSuite(func() {
 var _ = AfterSuite(func() {
 	cancel()
 	Expect(testEnv.Stop()).To(Succeed())
+})
+
+// Every spec's connections are deleted when it ends, while its managers and fakes still run.
+// Each spec starts its own manager, and a manager watches every namespace: a connection left
+// behind went on asking its closed fake for tokens under every later spec's manager, and
+// once the kernel handed that fake's port to a later spec's fake, the later spec counted a
+// request it never caused ("reports a missing client Secret or key" failed so, in CI).
+var _ = AfterEach(func() {
+	Eventually(func(g Gomega) {
+		all := &oauthv1alpha1.OAuthConnectionList{}
+		g.Expect(k8sClient.List(ctx, all)).To(Succeed())
+		for i := range all.Items {
+			c := &all.Items[i]
+			if c.DeletionTimestamp == nil {
+				g.Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, c))).To(Succeed())
+			}
+			if len(c.Finalizers) > 0 {
+				// A Retain connection whose manager was stopped keeps its finalizer.
+				patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
+				g.Expect(client.IgnoreNotFound(k8sClient.Patch(ctx, c, patch))).To(Succeed())
+			}
+		}
+		g.Expect(all.Items).To(BeEmpty())
+	}).Should(Succeed())
 })
 
 // syncBuffer is a goroutine-safe bytes.Buffer.
