@@ -133,10 +133,12 @@ func run(ctx context.Context, o benchOptions) (string, error) {
 
 	var results []result
 	for i, n := range o.sizes {
-		fmt.Fprintf(os.Stderr, "bench: N=%d: floor...\n", n)
 		r := result{n: n}
-		if r.floor, r.floorWork, err = b.floor(ctx, n, -1, 0, true); err != nil {
-			return b.report(results), err
+		if !o.skipFloor {
+			fmt.Fprintf(os.Stderr, "bench: N=%d: floor...\n", n)
+			if r.floor, r.floorWork, err = b.floor(ctx, n, -1, 0, true); err != nil {
+				return b.report(results), err
+			}
 		}
 		if o.qps > 0 {
 			fmt.Fprintf(os.Stderr, "bench: N=%d: floor at client QPS %g...\n", n, o.qps)
@@ -367,8 +369,12 @@ func (b *bench) startManager(ctx context.Context, logName string, extraArgs ...s
 	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.Env = os.Environ()
 	if b.o.gomemlimit != "" {
-		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+b.o.gomemlimit)
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+b.o.gomemlimit)
+	}
+	if b.o.gogc != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+b.o.gogc)
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s (run `make build` first): %w", b.o.manager, err)
@@ -761,10 +767,10 @@ func (b *bench) report(results []result) string {
 		}
 		return "the manager's default"
 	}
-	fmt.Fprintf(&s, "Measured %s on %s: %d CPUs, %s/%s, %s; client QPS %s, burst %s, %d concurrent reconciles, GOMEMLIMIT %s.\n\n",
+	fmt.Fprintf(&s, "Measured %s on %s: %d CPUs, %s/%s, %s; client QPS %s, burst %s, %d concurrent reconciles, GOMEMLIMIT %s, GOGC %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(),
 		setting(fmt.Sprint(b.o.qps), b.o.qps != 0), setting(fmt.Sprint(b.o.burst), b.o.burst != 0), b.o.concurrency,
-		cmp.Or(b.o.gomemlimit, "unset"))
+		cmp.Or(b.o.gomemlimit, "unset"), cmp.Or(b.o.gogc, "unset"))
 	s.WriteString("The floor is a bare client without a client-side rate limit. \"÷ created + work\" is all Ready over the time " +
 		"the API server took to create the connections plus the floor's work alone; \"÷ floor\" is all Ready over the floor " +
 		"timed from the first create, as the operator is.\n\n")
@@ -775,9 +781,15 @@ func (b *bench) report(results []result) string {
 		if i > 0 && r.n > results[i-1].n {
 			growth = fmt.Sprintf("%.0f B", (float64(r.liveHeap)-float64(results[i-1].liveHeap))/float64(r.n-results[i-1].n))
 		}
-		fmt.Fprintf(&s, "| %d | %s | %s | %s | %s | %.2fx | %.2fx | %s | %s | %.2f | %.2f | %.2f | %s | %s | %.0f B | %s | %s | %s | %d | %s | %.2f%% |\n",
-			r.n, r.created.Round(time.Millisecond), r.floor.Round(time.Millisecond), r.floorWork.Round(time.Millisecond),
-			r.ready.Round(time.Millisecond), r.ready.Seconds()/(r.created+r.floorWork).Seconds(), r.ready.Seconds()/r.floor.Seconds(),
+		floor, floorWork, overWork, overFloor := "–", "–", "–", "–"
+		if r.floor > 0 {
+			floor, floorWork = r.floor.Round(time.Millisecond).String(), r.floorWork.Round(time.Millisecond).String()
+			overWork = fmt.Sprintf("%.2fx", r.ready.Seconds()/(r.created+r.floorWork).Seconds())
+			overFloor = fmt.Sprintf("%.2fx", r.ready.Seconds()/r.floor.Seconds())
+		}
+		fmt.Fprintf(&s, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %.2f | %.2f | %.2f | %s | %s | %.0f B | %s | %s | %s | %d | %s | %.2f%% |\n",
+			r.n, r.created.Round(time.Millisecond), floor, floorWork,
+			r.ready.Round(time.Millisecond), overWork, overFloor,
 			r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.tokenRequests, r.writesPerConn, r.requestsPerConn,
 			mib(r.peakRSS), mib(r.liveHeap), float64(r.liveHeap)/float64(r.n), growth,
 			r.cpu.Round(time.Millisecond), r.restart.Round(time.Millisecond), r.restartRequests,

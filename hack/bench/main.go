@@ -50,6 +50,8 @@ type benchOptions struct {
 	out         string
 	gomemlimit  string
 	shards      int
+	skipFloor   bool
+	gogc        string
 }
 
 func main() {
@@ -67,6 +69,8 @@ func main() {
 	flag.StringVar(&o.gomemlimit, "gomemlimit", "", "GOMEMLIMIT of the manager (as the Deployment sets it from its memory limit), e.g. 128MiB; empty: unset.")
 	flag.IntVar(&o.shards, "shards", 0, "Also run two managers with disjoint --connection-selector over this many connections, "+
 		"and move a tenth of one shard's to the other (0: skip).")
+	flag.StringVar(&o.gogc, "gogc", "", "GOGC of the manager, e.g. 50; empty: unset (100).")
+	flag.BoolVar(&o.skipFloor, "skip-floor", false, "Do not measure the floor (its columns and ratios show –): for measuring memory alone.")
 	flag.Parse()
 	for s := range strings.SplitSeq(sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
