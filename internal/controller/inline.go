@@ -96,10 +96,7 @@ func (x *run) readInlineState(ctx context.Context, reader client.Reader) (*token
 		return x.withFailure(&tokenState{}), nil
 	}
 	st := &tokenState{Seq: rec.Seq, Config: rec.Config, Endpoint: rec.Endpoint, secret: s}
-	digest := s.Data[digestKey]
-	if digest == nil {
-		digest = dataDigest(s.Data)
-	}
+	digest := secretDigest(s)
 	switch {
 	case rec.Token == nil:
 	case rec.Data != hex.EncodeToString(digest):
@@ -146,7 +143,7 @@ func (x *run) patchSecretMetadata(ctx context.Context) error {
 	if metadataCurrent(existing, desired) {
 		return nil
 	}
-	if err := x.r.Patch(ctx, withMetadataOf(existing, desired), client.MergeFromWithOptions(existing, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := x.r.Patch(ctx, withMetadataOf(existing, desired), client.MergeFromWithOptions(withoutDigest(existing), client.MergeFromWithOptimisticLock{})); err != nil {
 		return err
 	}
 	x.log.Info("Updated the Secret's labels and annotations", "secret", existing.Name)

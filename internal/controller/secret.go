@@ -253,7 +253,7 @@ func (r *OAuthConnectionReconciler) applyWorkloadSecret(ctx context.Context,
 		}
 		return r.applyWorkloadSecret(ctx, conn, nil, desired)
 	}
-	if dataEqual(existing.Data, desired.Data) && metadataCurrent(existing, desired) {
+	if dataEqual(existing, desired.Data) && metadataCurrent(existing, desired) {
 		return false, nil
 	}
 	updated := withMetadataOf(existing, desired)
@@ -295,7 +295,7 @@ func metadataCurrent(existing, desired *corev1.Secret) bool {
 // withMetadataOf returns a copy of existing with desired's labels and annotations, less
 // those an earlier secretTemplate put there and the current one dropped.
 func withMetadataOf(existing, desired *corev1.Secret) *corev1.Secret {
-	updated := existing.DeepCopy()
+	updated := withoutDigest(existing)
 	if updated.Labels == nil {
 		updated.Labels = map[string]string{}
 	}
@@ -317,17 +317,38 @@ func withMetadataOf(existing, desired *corev1.Secret) *corev1.Secret {
 	return updated
 }
 
-// digestKey holds, in the cache, the digest of a workload Secret's data in place of the
-// data: the controller only compares it, and the tokens of 10,000 Secrets need not stay in
-// memory. The "/" makes it a key no real Secret can have.
-const digestKey = "tokenwarden/sha256"
+// digestAnnotation holds, in the cache, the digest of a workload Secret's data in place of
+// the data: the controller only compares it, and the tokens of 10,000 Secrets need not stay
+// in memory. It is kept among the annotations, a map the cached Secret has anyway (a map of
+// its own cost 344 bytes per Secret), and its two '/' make it a key the API server refuses:
+// no real Secret has it, and no write can carry it there.
+const digestAnnotation = "tokenwarden/cache/data-sha256"
 
 // digestData replaces a Secret's data with its digest.
 func digestData(s *corev1.Secret) {
-	if _, done := s.Data[digestKey]; done {
+	if _, done := s.Annotations[digestAnnotation]; done {
 		return
 	}
-	s.Data = map[string][]byte{digestKey: dataDigest(s.Data)}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[digestAnnotation] = string(dataDigest(s.Data))
+	s.Data = nil
+}
+
+// secretDigest is the digest of a Secret's data, as cached or computed from the data.
+func secretDigest(s *corev1.Secret) []byte {
+	if d, ok := s.Annotations[digestAnnotation]; ok {
+		return []byte(d)
+	}
+	return dataDigest(s.Data)
+}
+
+// withoutDigest returns a copy of s without the cache's digest, to write or to diff from.
+func withoutDigest(s *corev1.Secret) *corev1.Secret {
+	out := s.DeepCopy()
+	delete(out.Annotations, digestAnnotation)
+	return out
 }
 
 // dataDigest hashes a Secret's data, keys in order.
@@ -341,11 +362,11 @@ func dataDigest(data map[string][]byte) []byte {
 }
 
 // dataEqual compares a Secret's data, whole or as cached (a digest), with the desired data.
-func dataEqual(existing, desired map[string][]byte) bool {
-	if d, ok := existing[digestKey]; ok {
-		return string(d) == string(dataDigest(desired))
+func dataEqual(existing *corev1.Secret, desired map[string][]byte) bool {
+	if d, ok := existing.Annotations[digestAnnotation]; ok {
+		return d == string(dataDigest(desired))
 	}
-	return maps.EqualFunc(existing, desired, func(a, b []byte) bool { return string(a) == string(b) })
+	return maps.EqualFunc(existing.Data, desired, func(a, b []byte) bool { return string(a) == string(b) })
 }
 
 // subset reports whether every entry of want is in have.

@@ -24,6 +24,9 @@ import (
 	"testing"
 	"time"
 
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -135,13 +138,14 @@ func TestCachedWorkloadSecretKeepsOnlyADigest(t *testing.T) {
 	if transform.Transform == nil || workload == nil {
 		t.Fatal("no transform for Secrets")
 	}
-	if len(workload.Data) != 1 || strings.Contains(fmt.Sprint(workload.Data), "secret-access-token") {
-		t.Errorf("the cached workload Secret holds %v, want only a digest", workload.Data)
+	if workload.Data != nil || workload.Annotations[digestAnnotation] == "" || strings.Contains(fmt.Sprint(workload), "secret-access-token") {
+		t.Errorf("the cached workload Secret holds %v and %v, want only a digest", workload.Data, workload.Annotations)
 	}
 	if string(state.Data[stateKey]) != `{"seq":1}` {
 		t.Errorf("the cached state Secret lost its data: %v", state.Data)
 	}
-	if !dataEqual(workload.Data, data) || !dataEqual(data, maps.Clone(data)) {
+	whole := &corev1.Secret{Data: data}
+	if !dataEqual(workload, data) || !dataEqual(whole, maps.Clone(data)) {
 		t.Error("equal data compares unequal")
 	}
 	for _, other := range []map[string][]byte{
@@ -150,9 +154,34 @@ func TestCachedWorkloadSecretKeepsOnlyADigest(t *testing.T) {
 		{"access_token": []byte("secret-access-token"), "token_type": []byte("Bearer"), "x": nil},
 		{"access_tokenBearer": nil, "token_type": []byte("secret-access-token")},
 	} {
-		if dataEqual(workload.Data, other) || dataEqual(data, other) {
+		if dataEqual(workload, other) || dataEqual(whole, other) {
 			t.Errorf("%v compares equal to %v", other, data)
 		}
+	}
+}
+
+func TestTheCachedDigestIsNeverWritten(t *testing.T) {
+	// The API server refuses the key: a write that carried it would fail, not store it.
+	if errs := apivalidation.ValidateAnnotations(map[string]string{digestAnnotation: "x"}, field.NewPath("annotations")); len(errs) == 0 {
+		t.Errorf("the API server would accept the annotation %q", digestAnnotation)
+	}
+	cached := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "s", Annotations: map[string]string{"keep": "me"}},
+		Data: map[string][]byte{"access_token": []byte("t")}}
+	digestData(cached)
+	desired := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"l": "v"}, Annotations: map[string]string{"a": "b"}}}
+	for name, written := range map[string]*corev1.Secret{
+		"the update of data and metadata": withMetadataOf(cached, desired),
+		"the base of a metadata patch":    withoutDigest(cached),
+	} {
+		if _, ok := written.Annotations[digestAnnotation]; ok {
+			t.Errorf("%s carries the cache's digest", name)
+		}
+		if written.Annotations["keep"] != "me" {
+			t.Errorf("%s lost the Secret's own annotation: %v", name, written.Annotations)
+		}
+	}
+	if _, ok := cached.Annotations[digestAnnotation]; !ok {
+		t.Error("the cached object itself was modified")
 	}
 }
 
