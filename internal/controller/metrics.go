@@ -17,7 +17,9 @@ limitations under the License.
 package controller
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -26,6 +28,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
@@ -112,12 +116,12 @@ func observeRollout(result string) {
 
 // connectionGauges serves tokenwarden_connection_ready, tokenwarden_connection_stalled,
 // tokenwarden_next_refresh_timestamp_seconds, tokenwarden_token_expiry_timestamp_seconds
-// and tokenwarden_consecutive_failures from one small record per connection, turned into
-// series at each scrape. A GaugeVec series each would keep about 400 bytes of live heap
-// per series and connection (their label pairs), which the manager's memory limit is sized
-// without (docs/benchmarks.md, docs/scaling.md). One record also makes
-// a connection's series change together: a new stall reason or provider replaces the old
-// series, with no gap in those that stay.
+// and tokenwarden_consecutive_failures from the connections in the manager's cache, read
+// at each scrape: the status kubectl shows is what Prometheus sees, a deleted connection's
+// series go with it, and the gauges hold no memory of their own per connection (a GaugeVec
+// series each kept about 400 bytes per series and connection, and a record per connection
+// 150 to 225 in the bench's heap profiles). A connection's series change together: a new
+// stall reason or provider replaces the old series, with no gap in those that stay.
 var connectionGauges = &connectionCollector{
 	ready: prometheus.NewDesc("tokenwarden_connection_ready",
 		"1 while a connection's Ready condition is True, else 0.", connectionLabels, nil),
@@ -133,14 +137,35 @@ var connectionGauges = &connectionCollector{
 	expiry: prometheus.NewDesc("tokenwarden_token_expiry_timestamp_seconds",
 		"When the published token of a connection expires (status.expiresAt), in Unix seconds; "+
 			"absent: it does not expire.", connectionLabels, nil),
-	records: map[types.NamespacedName]connectionRecord{},
 }
 
 type connectionCollector struct {
 	ready, stalled, nextRefresh, failures, expiry *prometheus.Desc
 
-	mu      sync.RWMutex
-	records map[types.NamespacedName]connectionRecord
+	mu sync.Mutex
+	// sources list the cached connections of each elected manager of this process (one in
+	// production; a test runs several).
+	sources []*connectionSource
+}
+
+// connectionSource lists the cached connections, as pointers into the cache: read only.
+type connectionSource struct {
+	list func() []any
+}
+
+// add makes the connections list returns part of every scrape, until remove.
+func (c *connectionCollector) add(list func() []any) *connectionSource {
+	src := &connectionSource{list: list}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sources = append(c.sources, src)
+	return src
+}
+
+func (c *connectionCollector) remove(src *connectionSource) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sources = slices.DeleteFunc(c.sources, func(s *connectionSource) bool { return s == src })
 }
 
 // connectionRecord is what the gauges say about one connection.
@@ -153,61 +178,8 @@ type connectionRecord struct {
 	ready         bool
 }
 
-func (c *connectionCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.ready
-	ch <- c.stalled
-	ch <- c.nextRefresh
-	ch <- c.failures
-	ch <- c.expiry
-}
-
-func (c *connectionCollector) Collect(ch chan<- prometheus.Metric) {
-	type entry struct {
-		key types.NamespacedName
-		connectionRecord
-	}
-	c.mu.RLock()
-	entries := make([]entry, 0, len(c.records))
-	for key, r := range c.records {
-		entries = append(entries, entry{key, r})
-	}
-	c.mu.RUnlock()
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	for _, e := range entries {
-		ns, name, p := e.key.Namespace, e.key.Name, e.provider
-		gauge(c.ready, boolValue(e.ready), ns, name, p)
-		gauge(c.failures, float64(e.failures), ns, name, p)
-		if e.nextRefresh != 0 {
-			gauge(c.nextRefresh, float64(e.nextRefresh), ns, name, p)
-		}
-		if e.expiry != 0 {
-			gauge(c.expiry, float64(e.expiry), ns, name, p)
-		}
-		if e.stalledReason != "" {
-			gauge(c.stalled, 1, ns, name, p, e.stalledReason)
-		}
-	}
-}
-
-// set records a connection.
-func (c *connectionCollector) set(key types.NamespacedName, r connectionRecord) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.records[key] = r
-}
-
-func (c *connectionCollector) forget(key types.NamespacedName) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.records, key)
-}
-
-// recordConnectionMetrics sets the per-connection gauges from the connection's spec and the
-// status just computed for it: what kubectl shows is what Prometheus sees.
-func recordConnectionMetrics(conn *oauthv1alpha1.OAuthConnection) {
-	key := types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}
+// recordOf is what the gauges say about conn, from its spec and status.
+func recordOf(conn *oauthv1alpha1.OAuthConnection) connectionRecord {
 	r := connectionRecord{
 		provider: string(conn.Spec.Provider),
 		failures: conn.Status.ConsecutiveFailures,
@@ -223,7 +195,81 @@ func recordConnectionMetrics(conn *oauthv1alpha1.OAuthConnection) {
 	if t := conn.Status.ExpiresAt; t != nil && !t.IsZero() {
 		r.expiry = t.Unix()
 	}
-	connectionGauges.set(key, r)
+	return r
+}
+
+func (c *connectionCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.ready
+	ch <- c.stalled
+	ch <- c.nextRefresh
+	ch <- c.failures
+	ch <- c.expiry
+}
+
+func (c *connectionCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	sources := slices.Clone(c.sources)
+	c.mu.Unlock()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	// Two managers of one process (tests) may cache the same connection: serve it once.
+	var seen map[types.NamespacedName]bool
+	if len(sources) > 1 {
+		seen = map[types.NamespacedName]bool{}
+	}
+	for _, src := range sources {
+		for _, obj := range src.list() {
+			conn, ok := obj.(*oauthv1alpha1.OAuthConnection)
+			if !ok {
+				continue
+			}
+			if seen != nil {
+				key := types.NamespacedName{Namespace: conn.Namespace, Name: conn.Name}
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+			}
+			e := recordOf(conn)
+			ns, name, p := conn.Namespace, conn.Name, e.provider
+			gauge(c.ready, boolValue(e.ready), ns, name, p)
+			gauge(c.failures, float64(e.failures), ns, name, p)
+			if e.nextRefresh != 0 {
+				gauge(c.nextRefresh, float64(e.nextRefresh), ns, name, p)
+			}
+			if e.expiry != 0 {
+				gauge(c.expiry, float64(e.expiry), ns, name, p)
+			}
+			if e.stalledReason != "" {
+				gauge(c.stalled, 1, ns, name, p, e.stalledReason)
+			}
+		}
+	}
+}
+
+// gaugeSource makes the manager's cached connections part of every scrape while the
+// manager is elected. A standby replica caches the same connections and serves none of
+// their series: two replicas' series would double every sum and every alert.
+type gaugeSource struct {
+	cache cache.Cache
+}
+
+func (g *gaugeSource) NeedLeaderElection() bool { return true }
+
+func (g *gaugeSource) Start(ctx context.Context) error {
+	inf, err := g.cache.GetInformer(ctx, &oauthv1alpha1.OAuthConnection{})
+	if err != nil {
+		return fmt.Errorf("the connections' informer, for the per-connection metrics: %w", err)
+	}
+	st, ok := inf.(interface{ GetStore() toolscache.Store })
+	if !ok {
+		return fmt.Errorf("the connections' informer (%T) has no store, for the per-connection metrics", inf)
+	}
+	src := connectionGauges.add(st.GetStore().List)
+	<-ctx.Done()
+	connectionGauges.remove(src)
+	return nil
 }
 
 func boolValue(b bool) float64 {
@@ -231,9 +277,4 @@ func boolValue(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// forgetConnection removes every series of a deleted connection.
-func forgetConnection(key types.NamespacedName) {
-	connectionGauges.forget(key)
 }

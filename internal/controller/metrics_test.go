@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
@@ -78,6 +79,14 @@ var _ = Describe("Connection metrics", func() {
 	It("replace a connection's series when its stall reason or provider changes, and forget them all", func() {
 		key := types.NamespacedName{Namespace: "metrics-unit", Name: "changing"}
 		conn := newConnection(key.Namespace, key.Name, oauthv1alpha1.ProviderAura)
+		// A cache's store, as an elected manager's informer holds the connections.
+		store := toolscache.NewStore(toolscache.MetaNamespaceKeyFunc)
+		src := connectionGauges.add(store.List)
+		DeferCleanup(func() { connectionGauges.remove(src) })
+		recordConnectionMetrics := func(conn *oauthv1alpha1.OAuthConnection) {
+			GinkgoHelper()
+			Expect(store.Update(conn.DeepCopy())).To(Succeed())
+		}
 		setConditions := func(ready bool, stalledReason string) {
 			readyCond := metav1.Condition{Type: oauthv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: "X"}
 			if ready {
@@ -130,8 +139,17 @@ var _ = Describe("Connection metrics", func() {
 			"tokenwarden_consecutive_failures": {"provider=Generic": 0},
 		}))
 
-		forgetConnection(key)
+		By("serving a connection two managers of one process cache once")
+		other := toolscache.NewStore(toolscache.MetaNamespaceKeyFunc)
+		Expect(other.Add(conn.DeepCopy())).To(Succeed())
+		second := connectionGauges.add(other.List)
+		Expect(servedFor(key)).To(HaveKeyWithValue("tokenwarden_connection_ready", map[string]float64{"provider=Generic": 1}))
+		connectionGauges.remove(second)
+
+		By("forgetting it once the cache has deleted it")
+		Expect(store.Delete(conn)).To(Succeed())
 		Expect(servedFor(key)).To(BeEmpty())
+		Expect((&gaugeSource{}).NeedLeaderElection()).To(BeTrue(), "a standby replica would double every series")
 	})
 
 	It("count rollouts by result, each result served from the start", func() {

@@ -91,7 +91,6 @@ func (r *OAuthConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 	if err := r.Get(ctx, req.NamespacedName, conn); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.mem.forget(req.NamespacedName)
-			forgetConnection(req.NamespacedName)
 			return ctrl.Result{}, nil
 		}
 		return ctrl.Result{}, err
@@ -115,7 +114,6 @@ func (r *OAuthConnectionReconciler) Reconcile(ctx context.Context, req ctrl.Requ
 		return ctrl.Result{}, errors.Join(err, perr)
 	}
 	x.emitEvents()
-	recordConnectionMetrics(conn)
 	return result, err
 }
 

@@ -63,6 +63,9 @@ func (r *OAuthConnectionReconciler) SetupWithManager(mgr ctrl.Manager, opts Opti
 	if err := mgr.Add(watcher); err != nil {
 		return err
 	}
+	if err := mgr.Add(&gaugeSource{cache: mgr.GetCache()}); err != nil {
+		return err
+	}
 	if err := mgr.Add(&heldAnswerWriter{r: r, log: mgr.GetLogger().WithName("held-answers")}); err != nil {
 		return err
 	}
