@@ -260,6 +260,9 @@ func (g *gaugeSource) NeedLeaderElection() bool { return true }
 func (g *gaugeSource) Start(ctx context.Context) error {
 	inf, err := g.cache.GetInformer(ctx, &oauthv1alpha1.OAuthConnection{})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while the cache was starting
+		}
 		return fmt.Errorf("the connections' informer, for the per-connection metrics: %w", err)
 	}
 	st, ok := inf.(interface{ GetStore() toolscache.Store })
