@@ -17,7 +17,6 @@ limitations under the License.
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +27,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +39,7 @@ import (
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 	"github.com/tokenwarden/tokenwarden/internal/provider"
 	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
+	"github.com/tokenwarden/tokenwarden/internal/testsupport"
 )
 
 // The authorize tests play the person at the browser with providertest.Browser against the
@@ -51,27 +50,9 @@ import (
 // waitLimit bounds every wait of these tests; the command's own --timeout is shorter.
 const waitLimit = 60 * time.Second
 
-// syncBuffer is written by the command and read by the test at the same time.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // running is a command running in a goroutine.
 type running struct {
-	stdout, stderr syncBuffer
+	stdout, stderr testsupport.Buffer
 	done           chan result
 }
 

@@ -38,6 +38,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
+	"github.com/tokenwarden/tokenwarden/internal/testsupport"
 )
 
 func TestMain(m *testing.M) {
@@ -56,7 +57,7 @@ func TestDemoOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane")
 	}
-	var out lockedBuffer
+	var out testsupport.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -89,29 +90,11 @@ func TestDemoOnce(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 var printedLink = regexp.MustCompile(`Connect a fake Aston Club account: open (\S+) in a browser`)
 
 // signInThroughPrintedLink waits for the demo to print the browser connection's link,
 // opens it, logs in and approves at the fake, and opens the page the fake sends it back to.
-func signInThroughPrintedLink(ctx context.Context, out *lockedBuffer) error {
+func signInThroughPrintedLink(ctx context.Context, out *testsupport.Buffer) error {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	var link string

@@ -17,11 +17,9 @@ limitations under the License.
 package controller
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +36,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
+	"github.com/tokenwarden/tokenwarden/internal/testsupport"
 )
 
 // The controller's integration tests: a real kube-apiserver and etcd (envtest), the
@@ -52,7 +51,7 @@ var (
 	k8sClient client.Client
 	scheme    = Scheme
 	// logs captures every manager's log output, for the leak scan.
-	logs = &syncBuffer{}
+	logs = &testsupport.Buffer{}
 )
 
 func TestControllers(t *testing.T) {
@@ -110,24 +109,6 @@ var _ = AfterEach(func() {
 		g.Expect(all.Items).To(BeEmpty())
 	}).Should(Succeed())
 })
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // testManager is one running manager with the controller, as cmd/main.go wires it.
 type testManager struct {

@@ -21,12 +21,10 @@ limitations under the License.
 package browser
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +34,7 @@ import (
 	oauthv1alpha1 "github.com/tokenwarden/tokenwarden/api/v1alpha1"
 	"github.com/tokenwarden/tokenwarden/internal/controller"
 	"github.com/tokenwarden/tokenwarden/internal/provider/providertest"
+	"github.com/tokenwarden/tokenwarden/internal/testsupport"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -50,7 +49,7 @@ var (
 	cfg       *rest.Config
 	k8sClient client.Client
 	// logs captures every manager's log output, for the leak scan.
-	logs = &syncBuffer{}
+	logs = &testsupport.Buffer{}
 	// front is the callback URL every connection's redirectURI names: the Ingress in
 	// front of the replicas' callback servers.
 	front *frontDoor
@@ -141,22 +140,4 @@ func startBrowser() {
 	go func() { started <- chromedp.Do(bctx) }()
 	Eventually(started).WithTimeout(60*time.Second).Should(Receive(BeNil()), "Chromium did not start")
 	browserCtx = bctx
-}
-
-// syncBuffer is a goroutine-safe bytes.Buffer.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
