@@ -363,8 +363,8 @@ func dataDigest(data map[string][]byte) []byte {
 
 // dataEqual compares a Secret's data, whole or as cached (a digest), with the desired data.
 func dataEqual(existing *corev1.Secret, desired map[string][]byte) bool {
-	if d, ok := existing.Annotations[digestAnnotation]; ok {
-		return d == string(dataDigest(desired))
+	if _, cached := existing.Annotations[digestAnnotation]; cached {
+		return string(secretDigest(existing)) == string(dataDigest(desired))
 	}
 	return maps.EqualFunc(existing.Data, desired, func(a, b []byte) bool { return string(a) == string(b) })
 }
