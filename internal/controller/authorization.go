@@ -46,9 +46,13 @@ const (
 	maxFlows = 4
 )
 
-// authLink is the link now offered. Only its token's hash is kept here; the link itself is
-// in status.authorizationURL.
+// authLink is the link now offered. Its token is kept here as well as in
+// status.authorizationURL (which anyone who may read the connection sees): the state is the
+// one record every manager reads, so that two managers show the same link instead of each
+// replacing the one the other's status write has not yet shown. States written before the
+// token was kept have only its hash.
 type authLink struct {
+	Token   string    `json:"token,omitempty"`
 	Hash    string    `json:"hash"`
 	Expires time.Time `json:"expires"`
 	Used    bool      `json:"used,omitempty"`
@@ -112,7 +116,8 @@ type linkInput struct {
 	awaiting bool
 	link     *authLink
 	// shown is the hash of the link's token in status.authorizationURL; "" when the status
-	// shows none (or one of another callback URL).
+	// shows none (or one of another callback URL). Looked at only for a link whose token
+	// the state does not keep.
 	shown string
 }
 
@@ -123,7 +128,10 @@ func linkDecision(in linkInput) linkAction {
 		return withdrawLink
 	case !in.awaiting:
 		return keepLink
-	case in.link == nil, in.link.Used, !in.now.Before(in.link.Expires), in.shown != in.link.Hash:
+	case in.link == nil, in.link.Used, !in.now.Before(in.link.Expires):
+		return mintLink
+	case in.link.Token == "" && in.shown != in.link.Hash:
+		// A link of an older state, which the status no longer shows: nobody can open it.
 		return mintLink
 	}
 	return keepLink
@@ -253,7 +261,7 @@ func offerAuthorization(ctx context.Context, x *run) error {
 	switch linkDecision(linkInput{now: x.now, awaiting: awaiting, link: x.st.Link, shown: shown}) {
 	case mintLink:
 		token := provider.NewState()
-		next := &authLink{Hash: hash("link", token), Expires: x.now.Add(linkLifetime)}
+		next := &authLink{Token: token, Hash: hash("link", token), Expires: x.now.Add(linkLifetime)}
 		if x.st.Link != nil {
 			next.Previous = x.st.Link.Hash
 		}
@@ -271,6 +279,11 @@ func offerAuthorization(ctx context.Context, x *run) error {
 		}
 	}
 	if awaiting && x.st.Link != nil {
+		if x.st.Link.Token != "" {
+			// The link the state keeps, whichever manager made it and whatever the status
+			// showed: the state is written resourceVersion-checked, the status is not.
+			x.conn.Status.AuthorizationURL = base + linkPath(x.conn.Namespace, x.conn.Name, x.st.Link.Token)
+		}
 		x.out.wakeAt = earliest(x.out.wakeAt, x.st.Link.Expires)
 	}
 	return nil

@@ -29,7 +29,8 @@ import (
 )
 
 func TestLinkDecision(t *testing.T) {
-	live := &authLink{Hash: "h1", Expires: t0.Add(time.Hour)}
+	live := &authLink{Token: "t1", Hash: "h1", Expires: t0.Add(time.Hour)}
+	older := &authLink{Hash: "h1", Expires: t0.Add(time.Hour)} // of a state that kept no token
 	tests := map[string]struct {
 		in   linkInput
 		want linkAction
@@ -38,13 +39,19 @@ func TestLinkDecision(t *testing.T) {
 			in: linkInput{now: t0, awaiting: true}, want: mintLink},
 		"keeps a live link the status shows": {
 			in: linkInput{now: t0, awaiting: true, link: live, shown: "h1"}, want: keepLink},
+		"keeps a live link the status does not show yet (another manager made it; its status write is not seen here yet), to show it": {
+			in: linkInput{now: t0, awaiting: true, link: live, shown: "h0"}, want: keepLink},
+		"keeps a live link whose status write was lost, or whose callback URL changed, to show it again": {
+			in: linkInput{now: t0, awaiting: true, link: live, shown: ""}, want: keepLink},
 		"replaces a link once it started a sign-in": {
-			in:   linkInput{now: t0, awaiting: true, link: &authLink{Hash: "h1", Expires: t0.Add(time.Hour), Used: true}, shown: "h1"},
+			in:   linkInput{now: t0, awaiting: true, link: &authLink{Token: "t1", Hash: "h1", Expires: t0.Add(time.Hour), Used: true}, shown: "h1"},
 			want: mintLink},
 		"replaces a link when it expires": {
 			in: linkInput{now: t0.Add(time.Hour), awaiting: true, link: live, shown: "h1"}, want: mintLink},
-		"replaces a link the status does not show (its status write was lost, or the callback URL changed)": {
-			in: linkInput{now: t0, awaiting: true, link: live, shown: ""}, want: mintLink},
+		"keeps a link of an older state that the status shows": {
+			in: linkInput{now: t0, awaiting: true, link: older, shown: "h1"}, want: keepLink},
+		"replaces a link of an older state that the status no longer shows: nobody can open it": {
+			in: linkInput{now: t0, awaiting: true, link: older, shown: ""}, want: mintLink},
 		"withdraws the link once the connection has a usable grant": {
 			in: linkInput{now: t0, link: live, shown: "h1"}, want: withdrawLink},
 		"does nothing for a connection that waits for nothing and has no link": {

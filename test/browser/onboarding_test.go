@@ -307,6 +307,9 @@ var _ = Describe("Browser onboarding", func() {
 		front.route(primary, other)
 		key := createOnboarding(ns, "two-replicas", oauthv1alpha1.ProviderGeneric, fake)
 		link := awaitLink(key, oauthv1alpha1.ReasonAuthorizationRequired).Status.AuthorizationURL
+		// Both replicas show the one link the state keeps; neither replaces the other's.
+		Consistently(func() string { return getConnection(key).Status.AuthorizationURL }).
+			WithTimeout(2*time.Second).Should(Equal(link), "the two replicas replace each other's link")
 		alice := newPerson()
 		Expect(alice.open(link).url).To(HavePrefix(fake.URL()))
 		rememberFlows(key)
