@@ -270,7 +270,6 @@ func offerAuthorization(ctx context.Context, x *run) error {
 		if err := x.r.saveState(ctx, x.conn, x.st); err != nil {
 			return raceAsRequeue(asStall(err))
 		}
-		x.conn.Status.AuthorizationURL = base + linkPath(x.conn.Namespace, x.conn.Name, token)
 		x.log.Info("Offered a link to connect the account", "expires", x.st.Link.Expires)
 	case withdrawLink:
 		x.st.Link = nil
